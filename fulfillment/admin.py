@@ -1,0 +1,60 @@
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from fulfillment.models import Integrator, MaintenanceMode
+from fulfillment.services import integrator_create, integrator_rotate_webhook_secret
+
+
+@admin.register(Integrator)
+class IntegratorAdmin(admin.ModelAdmin):
+    list_display = ("name", "client_id", "is_active", "scopes", "created_at")
+    list_filter = ("is_active", "created_at")
+    search_fields = ("name", "application__client_id")
+    readonly_fields = ("client_id", "created_at")
+    actions = ("disable", "enable", "rotate_webhook_secret")
+
+    def get_fields(self, request: HttpRequest, obj: Integrator | None = None) -> list[str]:
+        if obj is None:  # the client and secrets are generated on save, and shown once then
+            return ["name", "scopes", "is_active"]
+        return ["name", "client_id", "scopes", "is_active", "created_at"]
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("application")
+
+    def save_model(self, request: HttpRequest, obj: Integrator, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        credentials = integrator_create(name=obj.name, scopes=obj.scopes, instance=obj)
+        messages.warning(
+            request,
+            f"Credentials for {obj.name} — shown only now, store them: client_id {credentials.client_id} · "
+            f"client_secret {credentials.client_secret} · webhook secret {credentials.webhook_secret}",
+        )
+
+    @admin.action(description="Disable selected integrators (their tokens get 403)")
+    def disable(self, request: HttpRequest, queryset) -> None:
+        count = queryset.update(is_active=False)
+        self.message_user(request, f"{count} integrator(s) disabled.")
+
+    @admin.action(description="Enable selected integrators")
+    def enable(self, request: HttpRequest, queryset) -> None:
+        count = queryset.update(is_active=True)
+        self.message_user(request, f"{count} integrator(s) enabled.")
+
+    @admin.action(description="Rotate the default webhook secret (shown once)")
+    def rotate_webhook_secret(self, request: HttpRequest, queryset) -> None:
+        for integrator in queryset:
+            secret = integrator_rotate_webhook_secret(integrator=integrator)
+            messages.warning(request, f"New webhook secret for {integrator.name} — shown only now: {secret}")
+
+
+@admin.register(MaintenanceMode)
+class MaintenanceModeAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "message", "retry_after", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not MaintenanceMode.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

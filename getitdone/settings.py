@@ -1,0 +1,224 @@
+"""Settings for Get It Done, read from the environment in this one place.
+
+Every variable has a default that runs on a bare machine (SQLite and a filesystem broker under
+``var/``); production and CI set ``DATABASE_URL``, ``CELERY_BROKER_URL`` and ``CACHE_URL``.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+# Where the embedded defaults keep their state (SQLite file, broker folders, dev JWT key,
+# uploaded files). Tests point it elsewhere so they never touch a developer's demo data.
+VAR_DIR = Path(env.str("GETITDONE_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# --- Core -------------------------------------------------------------------------------------
+DEBUG = env.bool("DEBUG", default=False)
+# The fallback key is for a bare dev machine only; production sets SECRET_KEY.
+SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-getitdone-secret-key-change-me-in-production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver", "[::1]"])
+PORT = env.int("PORT", default=8000)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "oauth2_provider",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
+    "getitdone",
+    "fulfillment",
+    "webhooks",
+    "orders",
+    "commands",
+]
+
+MIDDLEWARE = [
+    "getitdone.api.middleware.ApiHeadersMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "getitdone.api.middleware.ApiEnvelopeMiddleware",
+    "getitdone.api.middleware.MaintenanceModeMiddleware",
+    "getitdone.api.middleware.BodySizeLimitMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "getitdone.urls"
+WSGI_APPLICATION = "getitdone.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Data stores ------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://getitdone")}
+
+# --- Celery (settings namespace CELERY_) ------------------------------------------------------
+# No broker configured: kombu's filesystem transport under var/, so `make run` needs no Redis.
+BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for sub in ("queue", "processed", "control"):
+        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+        "control_folder": str(BROKER_DIR / "control"),  # fanout/pidbox; kombu's default is ./control
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_TIMEZONE = "UTC"
+
+# --- Auth: staff in admin, integrators through OAuth2 ------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "fulfillment.hashers.ClientSecretHasher",
+]
+
+ACCESS_TOKEN_LIFETIME = env.int("ACCESS_TOKEN_LIFETIME", default=3600)
+JWT_ISSUER = env.str("JWT_ISSUER", default="urn:getitdone")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="urn:getitdone:api")
+# PEM text of the RSA key that signs access tokens; unset, one is generated once into var/.
+JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", default="", multiline=True)
+JWT_PRIVATE_KEY_FILE = VAR_DIR / "jwt_private_key.pem"
+
+# DOT's models are swappable; migrations that point at them need the setting named.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": ACCESS_TOKEN_LIFETIME,
+    "ACCESS_TOKEN_GENERATOR": "fulfillment.oauth.jwt_access_token_generator",
+    "CLIENT_ID_GENERATOR_CLASS": "fulfillment.oauth.NumericClientIdGenerator",
+    "OAUTH2_BACKEND_CLASS": "fulfillment.oauth.TokenRequestBackend",
+    "OAUTH2_VALIDATOR_CLASS": "fulfillment.oauth.IntegratorOAuth2Validator",
+    "SCOPES_BACKEND_CLASS": "fulfillment.oauth.IntegratorScopes",
+    "SCOPES": {"read": "Read your own data", "write": "Create and change your own data"},
+    "DEFAULT_SCOPES": ["read", "write"],
+    "CLIENT_SECRET_HASHER": "pbkdf2_sha256_client_secret",
+}
+
+# The demo integrator that `seed_demo` creates and `make run` prints.
+DEMO_CLIENT_ID = env.str("DEMO_CLIENT_ID", default="1")
+DEMO_CLIENT_SECRET = env.str("DEMO_CLIENT_SECRET", default="demo-secret-change-me")
+
+# --- API --------------------------------------------------------------------------------------
+API_VERSION = "1"
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
+API_MAX_JSON_BODY = env.int("API_MAX_JSON_BODY", default=1024 * 1024)
+MAINTENANCE_MODE = env.bool("MAINTENANCE_MODE", default=False)
+MAINTENANCE_RETRY_AFTER = env.int("MAINTENANCE_RETRY_AFTER", default=300)
+FILES_MAX_UPLOAD_SIZE = env.int("FILES_MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["getitdone.api.authentication.IntegratorTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "getitdone.api.permissions.IsActiveIntegrator",
+        "oauth2_provider.contrib.rest_framework.TokenHasReadWriteScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["getitdone.api.throttling.IntegratorRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["getitdone.api.renderers.EnvelopeJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "getitdone.api.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Get It Done API",
+    "DESCRIPTION": (
+        "Order fulfillment for delivery partners and store systems. Every path under /api/ "
+        "is also served under /api/v1/."
+    ),
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/",
+    "PREPROCESSING_HOOKS": ["getitdone.api.schema.drop_versioned_aliases"],
+}
+
+# --- Webhooks ---------------------------------------------------------------------------------
+WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=DEBUG)
+
+# --- i18n -------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+# --- Static files -----------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing root before collectstatic
+# gunicorn serves admin and Swagger UI assets itself (no CDN, no separate web server needed).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_ROOT = VAR_DIR / "media"
+
+# --- Logging: one line per record, with the request id when there is one -----------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "getitdone.api.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "line": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}

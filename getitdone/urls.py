@@ -1,0 +1,44 @@
+"""Routes. Every API path is served at `/api/…` (the seed's, the current version) and
+`/api/v1/…`."""
+
+from django.contrib import admin
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path
+from django.views.decorators.http import require_GET
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from oauth2_provider import views as oauth_views
+
+from fulfillment.keys import jwks
+from getitdone.api import health
+
+api_patterns: list = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="swagger-ui"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+]
+
+
+@require_GET
+def jwks_view(request: HttpRequest) -> JsonResponse:
+    response = JsonResponse(jwks())
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+oauth_patterns = [
+    # The seed posts to /oauth/token with no trailing slash; DOT's own path has one.
+    path("token", oauth_views.TokenView.as_view(), name="token"),
+    path("token/", oauth_views.TokenView.as_view()),
+    path("revoke_token/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("introspect/", oauth_views.IntrospectTokenView.as_view(), name="introspect"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("oauth/", include((oauth_patterns, "oauth2_provider"))),
+    path(".well-known/jwks.json", jwks_view, name="jwks"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/v1/", include((api_patterns, "api"), namespace="v1")),
+    path("api/", include((api_patterns, "api"), namespace="api")),
+]

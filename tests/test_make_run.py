@@ -1,0 +1,77 @@
+"""`make run` on embedded defaults: starts, prints demo credentials that work, stops on Ctrl-C."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_make_run_serves_the_demo(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL")}
+    env.update(PORT=str(port), GETITDONE_VAR_DIR=str(tmp_path / "var"))
+    log = tmp_path / "run.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["make", "run", f"PORT={port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.5)
+        else:
+            pytest.fail("make run did not answer /healthz in time:\n" + log.read_text())
+
+        text = log.read_text()
+        client_id = re.search(r"client_id\s+(\S+)", text).group(1)
+        client_secret = re.search(r"client_secret\s+(\S+)", text).group(1)
+        token = requests.post(
+            f"{base}/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret},
+            timeout=10,
+        )
+        assert token.status_code == 200, token.text
+        assert token.json()["token_type"] == "Bearer"
+        # The worker and beat came up beside web.
+        deadline = time.monotonic() + 30
+        while not ("celery@" in log.read_text() and "beat: Starting" in log.read_text()):
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    # Ctrl-C stopped every process of the group.
+    time.sleep(1)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)
