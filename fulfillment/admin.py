@@ -1,13 +1,15 @@
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from fulfillment.models import Integrator, MaintenanceMode
+from fulfillment.graph import workflow_graph
+from fulfillment.graph_html import workflow_graph_html
+from fulfillment.models import Integrator, MaintenanceMode, Step, Transition, Workflow
 from fulfillment.services import integrator_create, integrator_rotate_webhook_secret
 
 
 @admin.register(Integrator)
 class IntegratorAdmin(admin.ModelAdmin):
-    list_display = ("name", "client_id", "is_active", "scopes", "created_at")
+    list_display = ("name", "client_id", "is_active", "scopes", "default_workflow", "created_at")
     list_filter = ("is_active", "created_at")
     search_fields = ("name", "application__client_id")
     readonly_fields = ("client_id", "created_at")
@@ -16,7 +18,7 @@ class IntegratorAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Integrator | None = None) -> list[str]:
         if obj is None:  # the client and secrets are generated on save, and shown once then
             return ["name", "scopes", "is_active"]
-        return ["name", "client_id", "scopes", "is_active", "created_at"]
+        return ["name", "client_id", "scopes", "is_active", "default_workflow", "created_at"]
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).select_related("application")
@@ -58,3 +60,51 @@ class MaintenanceModeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+class StepInline(admin.TabularInline):
+    model = Step
+    extra = 0
+    fields = ("position", "name", "value", "category", "name_frontend", "description_frontend", "color", "description")
+
+
+class TransitionInline(admin.TabularInline):
+    model = Transition
+    fk_name = "workflow"
+    extra = 0
+    fields = ("name", "from_step", "to_step", "description")
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        # Only this workflow's steps are offered (a transition never crosses workflows).
+        if db_field.name in ("from_step", "to_step"):
+            kwargs["queryset"] = Step.objects.filter(workflow_id=request.resolver_match.kwargs.get("object_id"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "initial_step", "open_to")
+    search_fields = ("code", "name")
+    filter_horizontal = ("integrators",)
+    readonly_fields = ("graph",)
+    fields = ("code", "name", "initial_step", "integrators", "graph")
+    inlines = (StepInline, TransitionInline)
+
+    @admin.display(description="Open to")
+    def open_to(self, obj: Workflow) -> str:
+        names = [i.name for i in obj.integrators.all()]
+        return ", ".join(names) if names else "every integrator"
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("initial_step").prefetch_related("integrators")
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "initial_step":
+            kwargs["queryset"] = Step.objects.filter(workflow_id=request.resolver_match.kwargs.get("object_id"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="Graph")
+    def graph(self, obj: Workflow) -> str:
+        if not obj.pk:
+            return "Save the workflow and its steps first."
+        return workflow_graph_html(workflow_graph(obj))

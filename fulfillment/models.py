@@ -2,7 +2,9 @@
 
 import base64
 import secrets
+import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -30,6 +32,14 @@ class Integrator(models.Model):
     )
     scopes = models.CharField(
         max_length=100, default="read write", help_text=_("Space-separated scopes its tokens may carry.")
+    )
+    default_workflow = models.ForeignKey(
+        "Workflow",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Used when an issue is created without `workflow`; empty means the `delivery` workflow."),
     )
     # Signs deliveries to each issue's own webhook_url. Kept in clear: HMAC needs the key itself.
     webhook_secret = models.CharField(max_length=120, default=generate_webhook_secret)
@@ -75,3 +85,105 @@ class MaintenanceMode(models.Model):
         from fulfillment.selectors import forget_maintenance_state
 
         forget_maintenance_state()
+
+
+def new_revision() -> str:
+    return uuid.uuid4().hex
+
+
+class Workflow(models.Model):
+    """Steps and the transitions between them: data staff edit in admin."""
+
+    code = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=200)
+    initial_step = models.ForeignKey("Step", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    integrators = models.ManyToManyField(
+        Integrator,
+        blank=True,
+        related_name="workflows",
+        help_text=_("Leave empty to open the workflow to every integrator."),
+    )
+    # Changes whenever the workflow, a step or a transition changes: processes cache the
+    # workflow's graph under it, so a stale copy is never used.
+    revision = models.CharField(max_length=32, default=new_revision, editable=False)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def save(self, *args, **kwargs) -> None:
+        self.revision = new_revision()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if self.initial_step_id and self.pk and self.initial_step.workflow_id != self.pk:
+            raise ValidationError({"initial_step": _("The initial step must be a step of this workflow.")})
+
+
+class StepCategory(models.TextChoices):
+    TO_DO = "TO_DO", "To do"
+    IN_PROGRESS = "IN_PROGRESS", "In progress"
+    DONE = "DONE", "Done"
+
+
+class Step(models.Model):
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="steps")
+    name = models.CharField(max_length=120)
+    value = models.CharField(max_length=60, help_text=_("Code, unique within the workflow, e.g. TO_BE_ASSIGNED."))
+    description = models.TextField(blank=True, default="")
+    category = models.CharField(max_length=20, choices=StepCategory.choices, default=StepCategory.TO_DO)
+    name_frontend = models.CharField(max_length=120, blank=True, default="")
+    description_frontend = models.TextField(blank=True, default="")
+    color = models.CharField(max_length=7, default="#9E9E9E", help_text=_("#RRGGBB"))
+    position = models.PositiveIntegerField(default=0, help_text=_("Display order."))
+
+    class Meta:
+        ordering = ["workflow_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "value"], name="step_value_unique_in_workflow"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.value}]"
+
+    def clean(self) -> None:
+        import re
+
+        if self.color and not re.fullmatch(r"#[0-9A-Fa-f]{6}", self.color):
+            raise ValidationError({"color": _("Use #RRGGBB.")})
+
+
+class Transition(models.Model):
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="transitions")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True, default="")
+    from_step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="outgoing")
+    to_step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="incoming")
+
+    class Meta:
+        ordering = ["workflow_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["from_step", "to_step"], name="transition_unique_per_pair"),
+            models.CheckConstraint(condition=~models.Q(from_step=models.F("to_step")), name="transition_not_a_loop"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.from_step_id} → {self.to_step_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Enforced on every save, not only in forms: a transition may never cross workflows.
+        if self.workflow_id is None and self.from_step_id:
+            self.workflow_id = self.from_step.workflow_id
+        self.clean()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        errors = {}
+        for field in ("from_step", "to_step"):
+            step = getattr(self, field, None) if getattr(self, f"{field}_id") else None
+            if step is not None and self.workflow_id and step.workflow_id != self.workflow_id:
+                errors[field] = _("The step belongs to another workflow.")
+        if errors:
+            raise ValidationError(errors)

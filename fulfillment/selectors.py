@@ -4,8 +4,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Q, QuerySet
 
-from fulfillment.models import Integrator, MaintenanceMode
+from fulfillment.models import Integrator, MaintenanceMode, Workflow
 
 _MAINTENANCE_CACHE_KEY = "getitdone:maintenance"
 # A few seconds of staleness spares a query on every request.
@@ -40,3 +41,18 @@ def forget_maintenance_state() -> None:
 
 def integrator_get_by_client_id(client_id: str) -> Integrator | None:
     return Integrator.objects.select_related("application").filter(application__client_id=client_id).first()
+
+
+def workflows_for(integrator: Integrator) -> QuerySet[Workflow]:
+    """Workflows open to everyone, plus those admin restricted to this integrator."""
+    return Workflow.objects.filter(Q(integrators__isnull=True) | Q(integrators=integrator)).distinct()
+
+
+def workflow_for(integrator: Integrator, ref: str | int | None = None) -> Workflow | None:
+    """The workflow `ref` (id or code) names, if this integrator may use it; with no ref, its
+    default workflow."""
+    if ref is None or ref == "":
+        ref = integrator.default_workflow_id or settings.DEFAULT_WORKFLOW_CODE
+    ref = str(ref).strip()
+    lookup = Q(pk=int(ref)) | Q(code=ref) if ref.isdigit() else Q(code=ref)
+    return workflows_for(integrator).filter(lookup).first()

@@ -35,7 +35,6 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "django_filters",
     "getitdone",
     "fulfillment",
     "webhooks",
@@ -105,7 +104,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "prune-events": {"task": "webhooks.prune_events", "schedule": 3600.0},
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth: staff in admin, integrators through OAuth2 ------------------------------------------
@@ -186,7 +187,9 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["getitdone.api.schema.drop_versioned_aliases"],
 }
 
-# --- Webhooks ---------------------------------------------------------------------------------
+# --- Events and webhooks ----------------------------------------------------------------------
+EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=30)
+DEFAULT_WORKFLOW_CODE = env.str("DEFAULT_WORKFLOW_CODE", default="delivery")
 WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=DEBUG)
 
 # --- i18n -------------------------------------------------------------------------------------
@@ -207,6 +210,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MEDIA_ROOT = VAR_DIR / "media"
+# Base of absolute links in event payloads (e.g. a file's download_url); API responses use the
+# request's own host.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
 
 # --- Logging: one line per record, with the request id when there is one -----------------------
 LOGGING = {

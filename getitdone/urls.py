@@ -12,6 +12,9 @@ from fulfillment.keys import jwks
 from getitdone.api import health
 
 api_patterns: list = [
+    path("", include("fulfillment.api.urls")),
+    path("", include("orders.api.urls")),
+    path("", include("webhooks.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
@@ -39,6 +42,6 @@ urlpatterns = [
     path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("api/v1/", include((api_patterns, "api"), namespace="v1")),
     path("api/", include((api_patterns, "api"), namespace="api")),
+    path("api/v1/", include((api_patterns, "api"), namespace="v1")),
 ]

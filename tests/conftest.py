@@ -50,3 +50,15 @@ def client_for(integrator, scope: str | None = None) -> APIClient:
 @pytest.fixture
 def auth_client(integrator) -> APIClient:
     return client_for(integrator)
+
+
+@pytest.fixture
+def delivery(db):
+    from fulfillment.demo import delivery_workflow_seed
+
+    workflow, _ = delivery_workflow_seed()
+    return workflow
+
+
+def step_id(workflow, value: str) -> int:
+    return workflow.steps.get(value=value).pk

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from getitdone.api.envelope import default_message, failure
+from getitdone.errors import DomainError
 
 NON_FIELD = "non_field_errors"
 
@@ -90,6 +91,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     Exceptions DRF does not know return None and propagate; the envelope middleware turns them
     into a 500 without leaking a trace.
     """
+    if isinstance(exc, DomainError) and exc.status_code not in (404, 422):
+        return Response(failure(exc.status_code, message=exc.message, error=[exc.as_dict()]), status=exc.status_code)
+    if isinstance(exc, DomainError):
+        exc = _as_api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -109,3 +114,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             message = str(detail)
     response.data = failure(code, message=message or default_message(code), error=error)
     return response
+
+
+def _as_api_exception(exc: DomainError) -> exceptions.APIException:
+    if exc.status_code == 422:
+        return exceptions.ValidationError({exc.field or NON_FIELD: [exceptions.ErrorDetail(exc.message, exc.code)]})
+    return exceptions.NotFound()

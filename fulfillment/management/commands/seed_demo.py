@@ -12,8 +12,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         seed = demo_seed()
-        verb = "created" if seed.integrator_created else "already there"
-        self.stdout.write(self.style.SUCCESS(f"Demo integrator {seed.integrator.name!r}: {verb}."))
+        for label, created in (
+            (f"Workflow {seed.workflow.code!r}", seed.workflow_created),
+            (f"Demo integrator {seed.integrator.name!r}", seed.integrator_created),
+        ):
+            self.stdout.write(self.style.SUCCESS(f"{label}: {'created' if created else 'already there'}."))
         base = f"http://127.0.0.1:{settings.PORT}"
         self.stdout.write(
             "\n".join(

@@ -1,0 +1,59 @@
+"""Input validation for the issue endpoints. Output is `orders.representations`, shared with
+the event payloads."""
+
+from rest_framework import serializers
+
+from orders.models import FileKind
+
+
+class DetailsField(serializers.JSONField):
+    """Free JSON, but an object."""
+
+    def to_internal_value(self, data: object) -> dict:
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.", code="not_an_object")
+        return value
+
+
+class WebhookUrlField(serializers.URLField):
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("max_length", 500)
+        super().__init__(**kwargs)
+
+
+class ChildInputSerializer(serializers.Serializer):
+    details = DetailsField(required=False, default=dict)
+    status = serializers.CharField(required=False, max_length=120)
+
+
+class IssueCreateInputSerializer(serializers.Serializer):
+    client_issue_id = serializers.CharField(max_length=100)
+    workflow = serializers.CharField(required=False, max_length=60, help_text="Workflow id or code.")
+    status = serializers.CharField(required=False, max_length=120, help_text="Initial step; default the first.")
+    webhook_url = WebhookUrlField(required=False, allow_blank=True)
+    details = DetailsField(required=False, default=dict)
+    children = ChildInputSerializer(many=True, required=False, default=list)
+
+    def validate_client_issue_id(self, value: str) -> str:
+        value = value.strip()
+        if not value or "/" in value:
+            raise serializers.ValidationError("Must be non-empty and contain no '/'.", code="invalid")
+        return value
+
+
+class StatusChangeInputSerializer(serializers.Serializer):
+    status = serializers.CharField(max_length=120)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    expected_version = serializers.IntegerField(required=False, min_value=1)
+
+
+class IssueListFilterSerializer(serializers.Serializer):
+    status = serializers.CharField(required=False)
+    category = serializers.ChoiceField(required=False, choices=["TO_DO", "IN_PROGRESS", "DONE"])
+    updated_after = serializers.DateTimeField(required=False)
+
+
+class FileUploadInputSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)
+    kind = serializers.ChoiceField(choices=FileKind.choices, default=FileKind.OTHER)

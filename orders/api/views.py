@@ -1,0 +1,113 @@
+"""Issue endpoints (API.md §4, §5): thin views over `orders.services` and `orders.selectors`."""
+
+from django.http import FileResponse
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from getitdone.api.envelope import success
+from getitdone.api.pagination import AscendingCursorPagination, ContractCursorPagination
+from orders import selectors, services
+from orders.api.serializers import (
+    FileUploadInputSerializer,
+    IssueCreateInputSerializer,
+    IssueListFilterSerializer,
+    StatusChangeInputSerializer,
+)
+from orders.representations import file_representation, history_representation, issue_representation
+
+
+def _children(issue):  # noqa: ANN001
+    return list(issue.children.all())
+
+
+class IssueListCreateApi(APIView):
+    def get(self, request: Request) -> Response:
+        filters = IssueListFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = selectors.issue_list(integrator=request.user, **filters.validated_data)
+        paginator = ContractCursorPagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response([issue_representation(i, _children(i)) for i in page])
+
+    def post(self, request: Request) -> Response:
+        serializer = IssueCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = services.issue_create(
+            integrator=request.user,
+            actor=services.Actor.integrator(request.user),
+            client_issue_id=data["client_issue_id"],
+            workflow=data.get("workflow"),
+            status=data.get("status"),
+            webhook_url=data.get("webhook_url", ""),
+            details=data["details"],
+            children=[services.ChildSpec(**child) for child in data["children"]],
+        )
+        return Response(issue_representation(result.issue, result.children), status=201)
+
+
+class IssueDetailApi(APIView):
+    def get(self, request: Request, client_issue_id: str) -> Response:
+        issue = selectors.issue_get(integrator=request.user, client_issue_id=client_issue_id)
+        return Response(issue_representation(issue, _children(issue)))
+
+
+class IssueHistoryApi(APIView):
+    def get(self, request: Request, client_issue_id: str) -> Response:
+        issue = selectors.issue_get(integrator=request.user, client_issue_id=client_issue_id)
+        paginator = AscendingCursorPagination()
+        page = paginator.paginate_queryset(selectors.issue_history(issue=issue), request, view=self)
+        return paginator.get_paginated_response([history_representation(c) for c in page])
+
+
+class IssueStatusApi(APIView):
+    """The seed's `PUT /api/issues/status/{client_issue_id}`."""
+
+    def put(self, request: Request, client_issue_id: str) -> Response:
+        serializer = StatusChangeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        issue = selectors.issue_get(integrator=request.user, client_issue_id=client_issue_id)
+        result = services.issue_change_status(
+            issue=issue, actor=services.Actor.integrator(request.user), **serializer.validated_data
+        )
+        body = issue_representation(result.issue, result.children)
+        return Response(success(body, warning=result.warnings or None))
+
+
+class IssueFilesApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get(self, request: Request, client_issue_id: str) -> Response:
+        issue = selectors.issue_get(integrator=request.user, client_issue_id=client_issue_id)
+        paginator = ContractCursorPagination()
+        page = paginator.paginate_queryset(selectors.issue_files(issue=issue), request, view=self)
+        base = request.build_absolute_uri("/")
+        return paginator.get_paginated_response([file_representation(f, base) for f in page])
+
+    def post(self, request: Request, client_issue_id: str) -> Response:
+        serializer = FileUploadInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        issue = selectors.issue_get(integrator=request.user, client_issue_id=client_issue_id)
+        record = services.issue_attach_file(
+            issue=issue,
+            upload=serializer.validated_data["file"],
+            kind=serializer.validated_data["kind"],
+            actor=services.Actor.integrator(request.user),
+        )
+        return Response(file_representation(record, request.build_absolute_uri("/")), status=201)
+
+
+class FileDetailApi(APIView):
+    def get(self, request: Request, file_id: int) -> Response:
+        record = selectors.file_get(integrator=request.user, file_id=file_id)
+        return Response(file_representation(record, request.build_absolute_uri("/")))
+
+
+class FileContentApi(APIView):
+    def get(self, request: Request, file_id: int) -> FileResponse:
+        record = selectors.file_get(integrator=request.user, file_id=file_id)
+        return FileResponse(
+            record.file.open("rb"), as_attachment=True, filename=record.name, content_type=record.content_type
+        )

@@ -1,0 +1,37 @@
+"""Event payloads for issues: the domain decides what `data` holds; webhooks only carry it."""
+
+from typing import Any
+
+from fulfillment.graph import workflow_graph
+from orders.models import Issue, IssueFile
+from orders.representations import file_representation, issue_representation
+from webhooks import catalogue
+from webhooks.models import Event
+from webhooks.services import publish
+
+
+def issue_created(issue: Issue, children: list[Issue], *, command_id: str | None = None) -> Event:
+    data = {"issue": issue_representation(issue, children), "command_id": command_id}
+    return publish(issue.integrator, catalogue.ISSUE_CREATED, data, issue=issue)
+
+
+def issue_status_changed(
+    issue: Issue,
+    children: list[Issue],
+    *,
+    previous_step_id: int,
+    transition: dict[str, Any] | None,
+    command_id: str | None = None,
+) -> Event:
+    data = {
+        "issue": issue_representation(issue, children),
+        "previous_step": workflow_graph(issue.workflow).step(previous_step_id),
+        "transition": transition,
+        "command_id": command_id,
+    }
+    return publish(issue.integrator, catalogue.ISSUE_STATUS_CHANGED, data, issue=issue)
+
+
+def issue_file_attached(issue: Issue, children: list[Issue], file: IssueFile) -> Event:
+    data = {"issue": issue_representation(issue, children), "file": file_representation(file), "command_id": None}
+    return publish(issue.integrator, catalogue.ISSUE_FILE_ATTACHED, data, issue=issue)

@@ -1,0 +1,63 @@
+"""Reads of issues, always scoped to one integrator: another integrator's issue does not exist."""
+
+from datetime import datetime
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from fulfillment.models import Integrator
+from getitdone.errors import NotFound
+from orders.models import Issue, IssueFile, StatusChange
+
+
+def _children_prefetch() -> Prefetch:
+    return Prefetch("children", queryset=Issue.objects.select_related("workflow").order_by("id"))
+
+
+def issue_get(*, integrator: Integrator, client_issue_id: str) -> Issue:
+    """The root issue with this client id, its children prefetched."""
+    issue = (
+        Issue.objects.select_related("workflow", "integrator")
+        .prefetch_related(_children_prefetch())
+        .filter(integrator=integrator, client_issue_id=client_issue_id, parent__isnull=True)
+        .first()
+    )
+    if issue is None:
+        raise NotFound("No such issue.")
+    return issue
+
+
+def issue_list(
+    *,
+    integrator: Integrator,
+    status: str | None = None,
+    category: str | None = None,
+    updated_after: datetime | None = None,
+) -> QuerySet[Issue]:
+    qs = (
+        Issue.objects.filter(integrator=integrator, parent__isnull=True)
+        .select_related("workflow")
+        .prefetch_related(_children_prefetch())
+    )
+    if status:
+        wanted = status.strip()
+        qs = qs.filter(Q(step__value__iexact=wanted) | Q(step__name__iexact=wanted))
+    if category:
+        qs = qs.filter(step__category=category)
+    if updated_after:
+        qs = qs.filter(updated_at__gt=updated_after)
+    return qs
+
+
+def issue_history(*, issue: Issue) -> QuerySet[StatusChange]:
+    return StatusChange.objects.filter(issue=issue).select_related("from_step", "to_step")
+
+
+def issue_files(*, issue: Issue) -> QuerySet[IssueFile]:
+    return IssueFile.objects.filter(issue=issue)
+
+
+def file_get(*, integrator: Integrator, file_id: int) -> IssueFile:
+    file = IssueFile.objects.filter(integrator=integrator, pk=file_id).first()
+    if file is None:
+        raise NotFound("No such file.")
+    return file

@@ -1,0 +1,305 @@
+"""Everything that changes an issue. The REST views, admin actions and commands all call these;
+none of them re-implements a rule."""
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import filetype
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils.text import get_valid_filename
+
+from fulfillment.graph import WorkflowGraph, workflow_graph
+from fulfillment.models import Integrator
+from fulfillment.selectors import workflow_for
+from getitdone.errors import InvalidInput, NotAllowed, PayloadTooLarge, VersionConflict
+from orders import events
+from orders.models import ActorType, FileKind, Issue, IssueFile, StatusChange
+from webhooks.models import Event
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change, as history shows it: `{"type": "integrator", "id": "12"}`."""
+
+    type: str
+    id: str = ""
+
+    @classmethod
+    def integrator(cls, integrator: Integrator) -> "Actor":
+        return cls(ActorType.INTEGRATOR, str(integrator.pk))
+
+    @classmethod
+    def staff(cls, user: Any) -> "Actor":
+        return cls(ActorType.STAFF, str(user.pk))
+
+    @classmethod
+    def command(cls, command_id: str) -> "Actor":
+        return cls(ActorType.COMMAND, command_id)
+
+    @classmethod
+    def system(cls, reason: str = "") -> "Actor":
+        return cls(ActorType.SYSTEM, reason)
+
+
+@dataclass
+class ChildSpec:
+    details: dict[str, Any] = field(default_factory=dict)
+    status: str | None = None
+
+
+@dataclass
+class IssueCreated:
+    issue: Issue
+    children: list[Issue]
+    events: list[Event]
+
+
+@dataclass
+class StatusChanged:
+    issue: Issue
+    children: list[Issue]
+    changed: bool
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+def _resolve_step(graph: WorkflowGraph, status: str | None, *, field_name: str) -> int:
+    if status is None or status == "":
+        if graph.initial_step_id is None:
+            raise InvalidInput("The workflow has no initial step; give `status`.", field=field_name)
+        return graph.initial_step_id
+    step_id = graph.resolve(status)
+    if step_id is None:
+        raise InvalidInput(f"No step {status!r} in workflow {graph.code!r}.", code="unknown_status", field=field_name)
+    return step_id
+
+
+def _record(issue: Issue, *, from_step_id: int | None, transition_id: int | None, actor: Actor, note: str) -> None:
+    StatusChange.objects.create(
+        issue=issue,
+        from_step_id=from_step_id,
+        to_step_id=issue.step_id,
+        transition_id=transition_id,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        note=note,
+    )
+
+
+@transaction.atomic
+def issue_create(
+    *,
+    integrator: Integrator,
+    client_issue_id: str,
+    actor: Actor,
+    workflow: str | int | None = None,
+    status: str | None = None,
+    webhook_url: str = "",
+    details: dict[str, Any] | None = None,
+    children: list[ChildSpec] | None = None,
+    command_id: str | None = None,
+) -> IssueCreated:
+    wf = workflow_for(integrator, workflow)
+    if wf is None:
+        raise InvalidInput(f"No workflow {workflow!r} is available to you.", code="unknown_workflow", field="workflow")
+    graph = workflow_graph(wf)
+    step_id = _resolve_step(graph, status, field_name="status")
+    child_steps = [
+        _resolve_step(graph, spec.status, field_name=f"children.{n}.status") for n, spec in enumerate(children or [])
+    ]
+    if Issue.objects.filter(integrator=integrator, client_issue_id=client_issue_id, parent__isnull=True).exists():
+        raise InvalidInput("An issue with this client_issue_id exists.", code="unique", field="client_issue_id")
+    try:
+        with transaction.atomic():  # a concurrent duplicate trips the unique constraint
+            issue = Issue.objects.create(
+                integrator=integrator,
+                client_issue_id=client_issue_id,
+                workflow=wf,
+                step_id=step_id,
+                webhook_url=webhook_url or "",
+                details=details or {},
+            )
+    except IntegrityError as exc:
+        raise InvalidInput(
+            "An issue with this client_issue_id exists.", code="unique", field="client_issue_id"
+        ) from exc
+    _record(issue, from_step_id=None, transition_id=None, actor=actor, note="created")
+    created_children = []
+    for spec, child_step in zip(children or [], child_steps, strict=True):
+        child = Issue.objects.create(
+            integrator=integrator,
+            client_issue_id=client_issue_id,
+            workflow=wf,
+            step_id=child_step,
+            parent=issue,
+            webhook_url=issue.webhook_url,
+            details=spec.details or {},
+        )
+        _record(child, from_step_id=None, transition_id=None, actor=actor, note="created")
+        created_children.append(child)
+    published = [events.issue_created(issue, created_children, command_id=command_id)]
+    published += [events.issue_created(child, [], command_id=command_id) for child in created_children]
+    logger.info("issue %s created for integrator %s with %s children", issue.pk, integrator.pk, len(created_children))
+    return IssueCreated(issue=issue, children=created_children, events=published)
+
+
+def _lock_family(issue: Issue) -> tuple[Issue, list[Issue]]:
+    """Lock the issue and its children in one statement, in id order, and re-read them.
+
+    Every writer locks an issue family this way before it touches the event counter, so two
+    changes to one family serialize here (the second sees the first's result) and never
+    deadlock later.
+    """
+    rows = list(
+        Issue.objects.select_for_update(of=("self",))
+        .select_related("workflow", "integrator")
+        .filter(Q(pk=issue.pk) | Q(parent_id=issue.pk))
+        .order_by("id")
+    )
+    root = next(r for r in rows if r.pk == issue.pk)
+    return root, [r for r in rows if r.parent_id == issue.pk]
+
+
+def _move(issue: Issue, *, to_step_id: int, transition: dict[str, Any], actor: Actor, note: str) -> int:
+    previous = issue.step_id
+    issue.step_id = to_step_id
+    issue.version += 1
+    issue.save(update_fields=["step", "version", "updated_at"])
+    _record(issue, from_step_id=previous, transition_id=transition["id"], actor=actor, note=note)
+    return previous
+
+
+@transaction.atomic
+def issue_change_status(
+    *,
+    issue: Issue,
+    status: str,
+    actor: Actor,
+    note: str = "",
+    expected_version: int | None = None,
+    command_id: str | None = None,
+) -> StatusChanged:
+    """Move an issue to the step `status` names, if a transition allows it; children follow.
+
+    422 (InvalidInput) when no step has that name; 400 (NotAllowed) when no transition leads
+    there; 409 (VersionConflict) when `expected_version` is stale. Asking for the current step
+    changes nothing and publishes nothing.
+    """
+    issue, children = _lock_family(issue)
+    graph = workflow_graph(issue.workflow)
+    target = graph.resolve(status)
+    if target is None:
+        raise InvalidInput(f"No step {status!r} in workflow {graph.code!r}.", code="unknown_status", field="status")
+    if expected_version is not None and expected_version != issue.version:
+        raise VersionConflict(
+            f"The issue is at version {issue.version}, not {expected_version}; fetch it and retry.",
+            field="expected_version",
+        )
+    if target == issue.step_id:
+        return StatusChanged(issue=issue, children=children, changed=False)
+    transition = graph.transition(issue.step_id, target)
+    if transition is None:
+        current, wanted = graph.values[issue.step_id], graph.values[target]
+        raise NotAllowed(f"No transition from {current} to {wanted}.", code="transition_not_allowed", field="status")
+
+    previous = _move(issue, to_step_id=target, transition=transition, actor=actor, note=note)
+    moved: list[tuple[Issue, int, dict[str, Any]]] = []
+    warnings = []
+    target_value = graph.values[target]
+    for child in children:
+        child_graph = workflow_graph(child.workflow)
+        child_target = child_graph.step_with_value(target_value)
+        if child_target is None:
+            reason = f"its workflow has no step {target_value}"
+        elif child_target == child.step_id:
+            continue
+        elif (child_transition := child_graph.transition(child.step_id, child_target)) is None:
+            reason = f"no transition from {child_graph.values[child.step_id]} to {target_value}"
+        else:
+            child_previous = _move(child, to_step_id=child_target, transition=child_transition, actor=actor, note=note)
+            moved.append((child, child_previous, child_transition))
+            continue
+        warnings.append({"code": "child_not_moved", "field": "children", "value": f"{child.pk}: {reason}"})
+
+    published = [
+        events.issue_status_changed(
+            issue, children, previous_step_id=previous, transition=transition, command_id=command_id
+        )
+    ]
+    for child, child_previous, child_transition in moved:
+        published.append(
+            events.issue_status_changed(
+                child, [], previous_step_id=child_previous, transition=child_transition, command_id=command_id
+            )
+        )
+    logger.info(
+        "issue %s moved %s -> %s by %s:%s (%s children moved, %s not)",
+        issue.pk,
+        graph.values[previous],
+        target_value,
+        actor.type,
+        actor.id,
+        len(moved),
+        len(warnings),
+    )
+    return StatusChanged(issue=issue, children=children, changed=True, warnings=warnings, events=published)
+
+
+def _sniff(head: bytes, name: str) -> str:
+    kind = filetype.guess(head)
+    if kind is not None:
+        return kind.mime
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "application/octet-stream"
+    stripped = head.lstrip()
+    if stripped[:1] in (b"{", b"[") and name.lower().endswith(".json"):
+        return "application/json"
+    if name.lower().endswith(".csv"):
+        return "text/csv"
+    return "text/plain"
+
+
+@transaction.atomic
+def issue_attach_file(*, issue: Issue, upload: UploadedFile, kind: str, actor: Actor) -> IssueFile:
+    """Store an upload against an issue. The content type is sniffed from the bytes, never
+    taken from the client."""
+    if kind not in FileKind.values:
+        raise InvalidInput(f"kind must be one of {', '.join(FileKind.values)}.", code="invalid_choice", field="kind")
+    if not upload.size:
+        raise InvalidInput("The file is empty.", code="empty", field="file")
+    if upload.size > settings.FILES_MAX_UPLOAD_SIZE:
+        raise PayloadTooLarge(f"The file is {upload.size} bytes; the limit is {settings.FILES_MAX_UPLOAD_SIZE}.")
+    digest = hashlib.sha256()
+    head = b""
+    for chunk in upload.chunks():
+        if len(head) < 8192:
+            head += chunk[: 8192 - len(head)]
+        digest.update(chunk)
+    upload.seek(0)
+    name = get_valid_filename(upload.name or "upload") or "upload"
+    issue, children = _lock_family(issue)
+    record = IssueFile(
+        integrator=issue.integrator,
+        issue=issue,
+        name=name,
+        content_type=_sniff(head, name),
+        size=upload.size,
+        sha256=digest.hexdigest(),
+        kind=kind,
+    )
+    record.file.save(name, upload, save=False)
+    record.save()
+    events.issue_file_attached(issue, children, record)
+    logger.info(
+        "file %s (%s bytes) attached to issue %s by %s:%s", record.pk, record.size, issue.pk, actor.type, actor.id
+    )
+    return record

@@ -1,0 +1,19 @@
+"""Every event type integrators can receive (docs/events.md describes each payload)."""
+
+ISSUE_CREATED = "issue.created"
+ISSUE_STATUS_CHANGED = "issue.status_changed"
+ISSUE_UPDATED = "issue.updated"
+ISSUE_NOTE_ADDED = "issue.note_added"
+ISSUE_FILE_ATTACHED = "issue.file_attached"
+COMMAND_FAILED = "command.failed"
+WEBHOOK_TEST = "webhook.test"
+
+EVENT_TYPES = (
+    ISSUE_CREATED,
+    ISSUE_STATUS_CHANGED,
+    ISSUE_UPDATED,
+    ISSUE_NOTE_ADDED,
+    ISSUE_FILE_ATTACHED,
+    COMMAND_FAILED,
+    WEBHOOK_TEST,
+)
