@@ -104,7 +104,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_TASK_ROUTES = {
+    "webhooks.*": {"queue": "webhooks"},
+    "commands.*": {"queue": "commands"},
+}
 CELERY_BEAT_SCHEDULE = {
+    "sweep-deliveries": {"task": "webhooks.sweep_deliveries", "schedule": env.float("WEBHOOKS_SWEEP_INTERVAL", 2.0)},
     "prune-events": {"task": "webhooks.prune_events", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
@@ -190,6 +196,16 @@ SPECTACULAR_SETTINGS = {
 # --- Events and webhooks ----------------------------------------------------------------------
 EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=30)
 DEFAULT_WORKFLOW_CODE = env.str("DEFAULT_WORKFLOW_CODE", default="delivery")
+# Seconds to wait after each failed attempt; one attempt more than entries (API.md §7).
+WEBHOOKS_RETRY_SCHEDULE = [
+    float(s)
+    for s in env.list("WEBHOOKS_RETRY_SCHEDULE", default=["5", "300", "1800", "7200", "18000", "36000", "36000"])
+]
+WEBHOOKS_MAX_RETRY_AFTER = env.int("WEBHOOKS_MAX_RETRY_AFTER", default=3600)
+WEBHOOKS_DISABLE_AFTER_DAYS = env.int("WEBHOOKS_DISABLE_AFTER_DAYS", default=5)
+WEBHOOKS_OLD_SECRET_TTL = env.int("WEBHOOKS_OLD_SECRET_TTL", default=24 * 3600)
+WEBHOOKS_REQUEUE_AFTER = env.int("WEBHOOKS_REQUEUE_AFTER", default=30)
+WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT = env.int("WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT", default=8)
 WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=DEBUG)
 
 # --- i18n -------------------------------------------------------------------------------------

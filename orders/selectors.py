@@ -13,14 +13,13 @@ def _children_prefetch() -> Prefetch:
     return Prefetch("children", queryset=Issue.objects.select_related("workflow").order_by("id"))
 
 
-def issue_get(*, integrator: Integrator, client_issue_id: str) -> Issue:
-    """The root issue with this client id, its children prefetched."""
-    issue = (
-        Issue.objects.select_related("workflow", "integrator")
-        .prefetch_related(_children_prefetch())
-        .filter(integrator=integrator, client_issue_id=client_issue_id, parent__isnull=True)
-        .first()
+def issue_get(*, integrator: Integrator, client_issue_id: str, with_children: bool = True) -> Issue:
+    """The root issue with this client id, its children prefetched (writers that lock and
+    re-read the family pass with_children=False)."""
+    qs = Issue.objects.select_related("workflow", "integrator").filter(
+        integrator=integrator, client_issue_id=client_issue_id, parent__isnull=True
     )
+    issue = (qs.prefetch_related(_children_prefetch()) if with_children else qs).first()
     if issue is None:
         raise NotFound("No such issue.")
     return issue

@@ -20,6 +20,7 @@ from getitdone.errors import InvalidInput, NotAllowed, PayloadTooLarge, VersionC
 from orders import events
 from orders.models import ActorType, FileKind, Issue, IssueFile, StatusChange
 from webhooks.models import Event
+from webhooks.services import validate_webhook_url
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,8 @@ def issue_create(
     children: list[ChildSpec] | None = None,
     command_id: str | None = None,
 ) -> IssueCreated:
+    if webhook_url:
+        validate_webhook_url(webhook_url, field="webhook_url")
     wf = workflow_for(integrator, workflow)
     if wf is None:
         raise InvalidInput(f"No workflow {workflow!r} is available to you.", code="unknown_workflow", field="workflow")

@@ -64,3 +64,89 @@ class Event(models.Model):
             "api_version": self.api_version,
             "data": self.data,
         }
+
+
+class WebhookEndpoint(models.Model):
+    """Where an integrator wants its events POSTed, and how healthy that receiver is."""
+
+    integrator = models.ForeignKey("fulfillment.Integrator", on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=300, blank=True, default="")
+    event_types = models.JSONField(default=list, blank=True, help_text="Empty: every type.")
+    secret = models.CharField(max_length=120)
+    # After a rotation the old secret keeps signing (a second `v1,` signature) until this time.
+    previous_secret = models.CharField(max_length=120, blank=True, default="")
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=300, blank=True, default="")
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True, help_text="First failure of the current streak.")
+    failure_streak = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "webhook endpoint"
+
+    def __str__(self) -> str:
+        return self.url
+
+    def wants(self, event_type: str) -> bool:
+        return not self.event_types or event_type in self.event_types
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Delivery(models.Model):
+    """One event to one URL. The row is the truth: the broker only wakes a worker up."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    integrator = models.ForeignKey("fulfillment.Integrator", on_delete=models.CASCADE, related_name="+")
+    # Null for the issue's own webhook_url, signed with the integrator's default secret.
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    url = models.URLField(max_length=500)
+    status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set when a wake-up is sent to the broker; the sweep re-sends only if it is old (lost).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    # A worker's lease while it sends; a dead worker's lease runs out and the sweep retries.
+    locked_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="delivery_due_idx", condition=models.Q(status="pending")),
+            models.Index(fields=["endpoint", "-id"], name="delivery_endpoint_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.url} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    at = models.DateTimeField(auto_now_add=True)
+    http_status = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True, default="")
+    response_body = models.TextField(blank=True, default="", help_text="First 1 KiB.")
+
+    class Meta:
+        ordering = ["delivery_id", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}: {self.http_status or self.error}"

@@ -1,5 +1,7 @@
-"""Writing events. `publish` is the only way anything becomes an event."""
+"""Writing events and configuring endpoints. `publish` is the only way anything becomes an event."""
 
+import base64
+import binascii
 import logging
 from datetime import timedelta
 from typing import Any
@@ -9,8 +11,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from fulfillment.models import Integrator
+from getitdone.errors import InvalidInput
+from webhooks import addresses, catalogue, signing
 from webhooks.catalogue import EVENT_TYPES
-from webhooks.models import Event, EventSequence
+from webhooks.models import Delivery, DeliveryStatus, Event, EventSequence, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +39,28 @@ def _next_sequence(integrator_id: int) -> int:
     return _next_sequence(integrator_id)
 
 
-def publish(integrator: Integrator, type: str, data: dict[str, Any], *, issue: Any = None) -> Event:
-    """Record an event in the caller's transaction (the outbox): it exists iff the change does."""
+def wake_deliveries(delivery_ids: list[int]) -> None:
+    """Ask a worker to send these now. Best effort: with the broker down the sweep sends them later."""
+    from webhooks.tasks import deliver
+
+    for delivery_id in delivery_ids:
+        try:
+            deliver.apply_async(args=[delivery_id], retry=False)
+        except Exception as exc:  # the broker is down; the rows stay due, the sweep finds them
+            logger.warning("could not enqueue delivery %s (%s); the sweep will send it", delivery_id, exc)
+            return
+
+
+def publish(
+    integrator: Integrator,
+    type: str,
+    data: dict[str, Any],
+    *,
+    issue: Any = None,
+    only_endpoint: WebhookEndpoint | None = None,
+) -> Event:
+    """Record an event, and a Delivery for each URL that wants it, in the caller's transaction
+    (the outbox): they exist iff the change does. Workers are woken after commit."""
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type!r}")
     if not connection.in_atomic_block:
@@ -49,7 +73,25 @@ def publish(integrator: Integrator, type: str, data: dict[str, Any], *, issue: A
         data=data,
         issue=issue,
     )
-    logger.info("event %s %s #%s for integrator %s", event.id, type, event.sequence, integrator.pk)
+    now = timezone.now()
+    if only_endpoint is not None:
+        targets = [(only_endpoint, only_endpoint.url)]
+    else:
+        endpoints = WebhookEndpoint.objects.filter(integrator=integrator, is_active=True)
+        targets = [(e, e.url) for e in endpoints if e.wants(type)]
+        if issue is not None and issue.webhook_url:
+            targets.append((None, issue.webhook_url))
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(event=event, integrator=integrator, endpoint=e, url=url, next_attempt_at=now, enqueued_at=now)
+        for e, url in targets
+    )
+    if deliveries:
+        ids = [d.pk for d in deliveries]
+        transaction.on_commit(lambda: wake_deliveries(ids))
+    logger.info(
+        "event %s %s #%s for integrator %s (%s deliveries)",
+        event.id, type, event.sequence, integrator.pk, len(deliveries),
+    )  # fmt: skip
     return event
 
 
@@ -59,3 +101,138 @@ def events_prune(*, older_than_days: int | None = None) -> int:
     cutoff = timezone.now() - timedelta(days=days)
     deleted, _ = Event.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+# --- Endpoint configuration -------------------------------------------------------------------
+
+
+def validate_webhook_url(url: str, *, field: str = "url") -> str:
+    try:
+        addresses.check_url(url)
+    except addresses.UnsafeUrl as exc:
+        raise InvalidInput(str(exc), code="unsafe_url", field=field) from exc
+    return url
+
+
+def _validate_event_types(event_types: list[str]) -> list[str]:
+    unknown = [t for t in event_types if t not in EVENT_TYPES]
+    if unknown:
+        raise InvalidInput(
+            f"Unknown event types: {', '.join(unknown)}. Known: {', '.join(EVENT_TYPES)}.",
+            code="invalid_choice",
+            field="event_types",
+        )
+    return list(dict.fromkeys(event_types))
+
+
+def _validate_secret(secret: str) -> str:
+    if not secret.startswith(signing.PREFIX):
+        raise InvalidInput("The secret must start with whsec_.", code="invalid", field="secret")
+    try:
+        key = base64.b64decode(secret.removeprefix(signing.PREFIX), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput("The secret must be whsec_ + base64.", code="invalid", field="secret") from exc
+    if not 24 <= len(key) <= 64:
+        raise InvalidInput("The secret must hold 24 to 64 bytes.", code="invalid", field="secret")
+    return secret
+
+
+def webhook_create(
+    *,
+    integrator: Integrator,
+    url: str,
+    description: str = "",
+    event_types: list[str] | None = None,
+    secret: str | None = None,
+    active: bool = True,
+) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(
+        integrator=integrator,
+        url=validate_webhook_url(url),
+        description=description,
+        event_types=_validate_event_types(event_types or []),
+        secret=_validate_secret(secret) if secret else signing.generate_secret(),
+        is_active=active,
+    )
+
+
+@transaction.atomic
+def webhook_update(*, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpoint:
+    if "url" in changes:
+        endpoint.url = validate_webhook_url(changes["url"])
+    if "description" in changes:
+        endpoint.description = changes["description"]
+    if "event_types" in changes:
+        endpoint.event_types = _validate_event_types(changes["event_types"] or [])
+    endpoint.save()
+    if changes.get("active") is True and not endpoint.is_active:
+        webhook_enable(endpoint=endpoint)
+    elif changes.get("active") is False and endpoint.is_active:
+        webhook_disable(endpoint=endpoint, reason="disabled by the integrator")
+    return endpoint
+
+
+def webhook_disable(*, endpoint: WebhookEndpoint, reason: str) -> None:
+    endpoint.is_active = False
+    endpoint.disabled_reason = reason
+    endpoint.disabled_at = timezone.now()
+    endpoint.save(update_fields=["is_active", "disabled_reason", "disabled_at", "updated_at"])
+    logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)
+
+
+@transaction.atomic
+def webhook_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Re-enable, and resume what is pending: due now, woken after commit."""
+    endpoint.is_active = True
+    endpoint.disabled_reason = ""
+    endpoint.disabled_at = None
+    endpoint.failure_streak = 0
+    endpoint.failing_since = None
+    endpoint.save()
+    now = timezone.now()
+    pending = Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING)
+    ids = list(pending.values_list("pk", flat=True))
+    pending.update(next_attempt_at=now, enqueued_at=now, locked_until=None)
+    transaction.on_commit(lambda: wake_deliveries(ids))
+    return endpoint
+
+
+def webhook_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = timezone.now() + timedelta(seconds=settings.WEBHOOKS_OLD_SECRET_TTL)
+    endpoint.secret = signing.generate_secret()
+    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+    return endpoint
+
+
+def live_secrets(endpoint: WebhookEndpoint | None, integrator: Integrator) -> list[str]:
+    if endpoint is None:
+        return [integrator.webhook_secret]
+    secrets = [endpoint.secret]
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires and expires > timezone.now():
+        secrets.append(endpoint.previous_secret)
+    return secrets
+
+
+@transaction.atomic
+def webhook_send_test(*, endpoint: WebhookEndpoint) -> Delivery:
+    event = publish(
+        endpoint.integrator,
+        catalogue.WEBHOOK_TEST,
+        {"webhook_id": endpoint.pk, "message": "This is a test event from Get It Done."},
+        only_endpoint=endpoint,
+    )
+    return event.deliveries.get()
+
+
+@transaction.atomic
+def delivery_retry(*, delivery: Delivery) -> Delivery:
+    now = timezone.now()
+    delivery.status = DeliveryStatus.PENDING
+    delivery.next_attempt_at = now
+    delivery.enqueued_at = now
+    delivery.locked_until = None
+    delivery.save(update_fields=["status", "next_attempt_at", "enqueued_at", "locked_until", "updated_at"])
+    transaction.on_commit(lambda: wake_deliveries([delivery.pk]))
+    return delivery

@@ -1,12 +1,23 @@
-"""Periodic upkeep of the event log."""
+"""Celery entry points for webhooks: thin, they take ids and call the delivery module."""
 
 import logging
 
 from celery import shared_task
 
+from webhooks.delivery import deliveries_sweep, delivery_attempt
 from webhooks.services import events_prune
 
 logger = logging.getLogger(__name__)
+
+
+@shared_task(name="webhooks.deliver", ignore_result=True)
+def deliver(delivery_id: int) -> str:
+    return delivery_attempt(delivery_id)
+
+
+@shared_task(name="webhooks.sweep_deliveries", ignore_result=True)
+def sweep_deliveries() -> int:
+    return deliveries_sweep()
 
 
 @shared_task(name="webhooks.prune_events")

@@ -16,7 +16,9 @@ class DetailsField(serializers.JSONField):
         return value
 
 
-class WebhookUrlField(serializers.URLField):
+class WebhookUrlField(serializers.CharField):
+    """Checked by the service (scheme, and public addresses unless private ones are allowed)."""
+
     def __init__(self, **kwargs: object) -> None:
         kwargs.setdefault("max_length", 500)
         super().__init__(**kwargs)

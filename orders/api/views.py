@@ -68,7 +68,7 @@ class IssueStatusApi(APIView):
     def put(self, request: Request, client_issue_id: str) -> Response:
         serializer = StatusChangeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        issue = selectors.issue_get(integrator=request.user, client_issue_id=client_issue_id)
+        issue = selectors.issue_get(integrator=request.user, client_issue_id=client_issue_id, with_children=False)
         result = services.issue_change_status(
             issue=issue, actor=services.Actor.integrator(request.user), **serializer.validated_data
         )
@@ -89,7 +89,7 @@ class IssueFilesApi(APIView):
     def post(self, request: Request, client_issue_id: str) -> Response:
         serializer = FileUploadInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        issue = selectors.issue_get(integrator=request.user, client_issue_id=client_issue_id)
+        issue = selectors.issue_get(integrator=request.user, client_issue_id=client_issue_id, with_children=False)
         record = services.issue_attach_file(
             issue=issue,
             upload=serializer.validated_data["file"],

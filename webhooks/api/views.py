@@ -1,12 +1,18 @@
-"""The polling feed (API.md §6)."""
+"""The polling feed (API.md §6) and webhook endpoint configuration (§7)."""
 
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from getitdone.api.pagination import ContractCursorPagination
 from getitdone.errors import NotFound
-from webhooks import selectors
-from webhooks.api.serializers import EventFeedInputSerializer
+from webhooks import selectors, services
+from webhooks.api.serializers import (
+    EventFeedInputSerializer,
+    WebhookCreateInputSerializer,
+    WebhookUpdateInputSerializer,
+)
+from webhooks.representations import delivery_representation, webhook_representation
 
 
 class EventFeedApi(APIView):
@@ -29,3 +35,62 @@ class EventDetailApi(APIView):
         if event is None:
             raise NotFound("No such event.")
         return Response(event.representation())
+
+
+class WebhookListCreateApi(APIView):
+    def get(self, request: Request) -> Response:
+        paginator = ContractCursorPagination()
+        page = paginator.paginate_queryset(selectors.webhook_list(integrator=request.user), request, view=self)
+        return paginator.get_paginated_response([webhook_representation(e) for e in page])
+
+    def post(self, request: Request) -> Response:
+        serializer = WebhookCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint = services.webhook_create(integrator=request.user, **serializer.validated_data)
+        return Response(webhook_representation(endpoint, with_secret=True), status=201)
+
+
+class WebhookDetailApi(APIView):
+    def get(self, request: Request, webhook_id: int) -> Response:
+        endpoint = selectors.webhook_get(integrator=request.user, webhook_id=webhook_id)
+        return Response(webhook_representation(endpoint))
+
+    def patch(self, request: Request, webhook_id: int) -> Response:
+        endpoint = selectors.webhook_get(integrator=request.user, webhook_id=webhook_id)
+        serializer = WebhookUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint = services.webhook_update(endpoint=endpoint, **serializer.validated_data)
+        return Response(webhook_representation(endpoint))
+
+    def delete(self, request: Request, webhook_id: int) -> Response:
+        selectors.webhook_get(integrator=request.user, webhook_id=webhook_id).delete()
+        return Response(None)
+
+
+class WebhookRotateSecretApi(APIView):
+    def post(self, request: Request, webhook_id: int) -> Response:
+        endpoint = selectors.webhook_get(integrator=request.user, webhook_id=webhook_id)
+        endpoint = services.webhook_rotate_secret(endpoint=endpoint)
+        return Response(webhook_representation(endpoint, with_secret=True))
+
+
+class WebhookTestApi(APIView):
+    def post(self, request: Request, webhook_id: int) -> Response:
+        endpoint = selectors.webhook_get(integrator=request.user, webhook_id=webhook_id)
+        delivery = services.webhook_send_test(endpoint=endpoint)
+        return Response(delivery_representation(delivery), status=202)
+
+
+class DeliveryListApi(APIView):
+    def get(self, request: Request, webhook_id: int) -> Response:
+        endpoint = selectors.webhook_get(integrator=request.user, webhook_id=webhook_id)
+        paginator = ContractCursorPagination()
+        page = paginator.paginate_queryset(selectors.delivery_list(endpoint=endpoint), request, view=self)
+        return paginator.get_paginated_response([delivery_representation(d) for d in page])
+
+
+class DeliveryRetryApi(APIView):
+    def post(self, request: Request, webhook_id: int, delivery_id: int) -> Response:
+        endpoint = selectors.webhook_get(integrator=request.user, webhook_id=webhook_id)
+        delivery = services.delivery_retry(delivery=selectors.delivery_get(endpoint=endpoint, delivery_id=delivery_id))
+        return Response(delivery_representation(delivery), status=202)
