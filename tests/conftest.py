@@ -62,3 +62,6 @@ def delivery(db):
 
 def step_id(workflow, value: str) -> int:
     return workflow.steps.get(value=value).pk
+
+
+pytest_plugins = ["tests.processes"]

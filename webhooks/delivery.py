@@ -25,7 +25,9 @@ from webhooks.services import live_secrets, wake_deliveries, webhook_disable
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)  # longer than one POST can take (10 s)
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.WEBHOOKS_LEASE_SECONDS)
 
 
 def retry_delay(attempt_number: int, retry_after: int | None = None) -> float | None:
@@ -52,11 +54,11 @@ def endpoint_slot(delivery: Delivery) -> Iterator[bool]:
     """At most WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT sends to one receiver at once, so one slow
     receiver cannot hold every worker thread."""
     key = f"webhooks:inflight:{delivery.endpoint_id or delivery.url}"
-    cache.add(key, 0, timeout=int(LEASE.total_seconds()))
+    cache.add(key, 0, timeout=settings.WEBHOOKS_LEASE_SECONDS)
     try:
         in_flight = cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=int(LEASE.total_seconds()))
+        cache.add(key, 1, timeout=settings.WEBHOOKS_LEASE_SECONDS)
         in_flight = 1
     try:
         yield in_flight <= settings.WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT
@@ -72,7 +74,7 @@ def _release(delivery_id: int) -> None:
 def delivery_attempt(delivery_id: int) -> str:
     """Send one delivery if it is due and nobody else holds it. Returns what happened."""
     now = timezone.now()
-    if not Delivery.objects.filter(_claimable(), pk=delivery_id).update(locked_until=now + LEASE):
+    if not Delivery.objects.filter(_claimable(), pk=delivery_id).update(locked_until=now + _lease()):
         return "not_due"
     delivery = Delivery.objects.select_related("event", "endpoint", "integrator").get(pk=delivery_id)
     endpoint = delivery.endpoint

@@ -1,0 +1,216 @@
+"""Signed deliveries to a real local HTTP server, verified with the `standardwebhooks` library.
+
+These run the delivery code inline (what a worker does); tests/webhooks/test_worker.py runs a
+real Celery worker for the behaviour that depends on one.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from tests.conftest import client_for
+from tests.webhooks.conftest import send_all_due
+from webhooks.delivery import deliveries_sweep, delivery_attempt, retry_delay
+from webhooks.models import Delivery, DeliveryStatus, Event, WebhookEndpoint
+from webhooks.services import webhook_create, webhook_rotate_secret
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(settings):
+    settings.WEBHOOKS_RETRY_SCHEDULE = [0, 0, 0]
+
+
+def _hook(integrator, receiver, **kwargs):
+    return webhook_create(integrator=integrator, url=receiver.url(), **kwargs)
+
+
+def test_delivery_is_signed_per_standard_webhooks(auth_client, integrator, receiver, delivery):
+    receiver.respond(200)
+    endpoint = _hook(integrator, receiver)
+    auth_client.post("/api/issues", {"client_issue_id": "s1"}, format="json")
+    assert send_all_due() == ["succeeded"]
+    request = receiver.requests[0]
+    payload = receiver.verify(request, endpoint.secret)  # raises if the signature is wrong
+    event = Event.objects.get()
+    assert request.headers["webhook-id"] == event.id
+    assert payload == event.representation()
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["user-agent"] == "GetItDone-Webhooks/1"
+    assert abs(int(request.headers["webhook-timestamp"]) - timezone.now().timestamp()) < 30
+    with pytest.raises(WebhookVerificationError):
+        Webhook("whsec_" + "A" * 44).verify(request.get_data(), dict(request.headers))
+
+
+def test_failed_attempt_is_retried_with_the_same_id_and_both_attempts_logged(
+    auth_client, integrator, receiver, delivery
+):
+    receiver.respond(500, 200)
+    endpoint = _hook(integrator, receiver)
+    auth_client.post("/api/issues", {"client_issue_id": "r1"}, format="json")
+    assert send_all_due() == ["retry", "succeeded"]
+    first, second = receiver.requests
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    for request in receiver.requests:
+        receiver.verify(request, endpoint.secret)
+    deliveries = client_for(integrator).get(f"/api/webhooks/{endpoint.pk}/deliveries").json()["data"]["results"]
+    assert len(deliveries) == 1
+    d = deliveries[0]
+    assert d["status"] == "succeeded" and d["event_type"] == "issue.created" and d["next_attempt_at"] is None
+    assert [(a["number"], a["http_status"]) for a in d["attempts"]] == [(1, 500), (2, 200)]
+    assert d["attempts"][0]["response_body"] == "status 500" and d["attempts"][0]["duration_ms"] >= 0
+
+
+def test_out_of_attempts_is_failed(auth_client, integrator, receiver, delivery, settings):
+    settings.WEBHOOKS_RETRY_SCHEDULE = [0, 0]
+    receiver.respond(503)
+    _hook(integrator, receiver)
+    auth_client.post("/api/issues", {"client_issue_id": "f1"}, format="json")
+    assert send_all_due() == ["retry", "retry", "failed"]
+    assert Delivery.objects.get().status == DeliveryStatus.FAILED
+
+
+def test_event_type_filter(auth_client, integrator, receiver, delivery):
+    receiver.respond(200)
+    _hook(integrator, receiver, event_types=["issue.status_changed"])
+    auth_client.post("/api/issues", {"client_issue_id": "t1"}, format="json")
+    auth_client.put("/api/issues/status/t1", {"status": "En preparación"}, format="json")
+    send_all_due()
+    assert [b["type"] for b in receiver.bodies()] == ["issue.status_changed"]
+
+
+def test_issue_webhook_url_gets_its_events_signed_with_the_integrators_secret(
+    auth_client, integrator, receiver, delivery
+):
+    receiver.respond(200)
+    url = receiver.url()
+    auth_client.post("/api/issues", {"client_issue_id": "u1", "webhook_url": url}, format="json")
+    auth_client.put("/api/issues/status/u1", {"status": "En preparación"}, format="json")
+    send_all_due()
+    assert [b["type"] for b in receiver.bodies()] == ["issue.created", "issue.status_changed"]
+    for request in receiver.requests:
+        receiver.verify(request, integrator.webhook_secret)
+
+
+def test_410_disables_the_endpoint_at_once(auth_client, integrator, receiver, delivery):
+    receiver.respond(410)
+    endpoint = _hook(integrator, receiver)
+    auth_client.post("/api/issues", {"client_issue_id": "g1"}, format="json")
+    auth_client.post("/api/issues", {"client_issue_id": "g2"}, format="json")
+    first = Delivery.objects.order_by("id").first()
+    assert delivery_attempt(first.pk) == "gone"
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active and "410" in endpoint.disabled_reason
+    second = Delivery.objects.order_by("id").last()
+    assert delivery_attempt(second.pk) == "endpoint_disabled"
+    assert len(receiver.requests) == 1
+    # Events published while disabled get no delivery; re-enabling resumes what was pending.
+    auth_client.post("/api/issues", {"client_issue_id": "g3"}, format="json")
+    assert Delivery.objects.count() == 2
+    receiver.server.clear()
+    receiver.respond(200)
+    response = auth_client.patch(f"/api/webhooks/{endpoint.pk}", {"active": True}, format="json")
+    assert response.json()["data"]["active"] is True
+    assert send_all_due() == ["succeeded"]
+    assert Delivery.objects.get(pk=second.pk).status == DeliveryStatus.SUCCEEDED
+
+
+def test_endpoint_failing_for_five_days_is_disabled(auth_client, integrator, receiver, delivery, settings):
+    settings.WEBHOOKS_RETRY_SCHEDULE = [0] * 10
+    receiver.respond(500)
+    endpoint = _hook(integrator, receiver)
+    auth_client.post("/api/issues", {"client_issue_id": "d1"}, format="json")
+    pk = Delivery.objects.get().pk
+    assert delivery_attempt(pk) == "retry"
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=timezone.now() - timedelta(days=5, seconds=1))
+    assert delivery_attempt(pk) == "retry"
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active and "5 days" in endpoint.disabled_reason
+
+
+def test_rotation_signs_with_both_secrets(auth_client, integrator, receiver, delivery):
+    receiver.respond(200)
+    endpoint = _hook(integrator, receiver)
+    old = endpoint.secret
+    response = auth_client.post(f"/api/webhooks/{endpoint.pk}/rotate-secret")
+    new = response.json()["data"]["secret"]
+    assert new != old and new.startswith("whsec_")
+    auth_client.post("/api/issues", {"client_issue_id": "k1"}, format="json")
+    send_all_due()
+    request = receiver.requests[0]
+    signatures = request.headers["webhook-signature"].split(" ")
+    assert len(signatures) == 2 and all(s.startswith("v1,") for s in signatures)
+    receiver.verify(request, old)
+    receiver.verify(request, new)
+
+
+def test_old_secret_stops_signing_after_24h(integrator, receiver, delivery):
+    endpoint = _hook(integrator, receiver)
+    webhook_rotate_secret(endpoint=endpoint)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(previous_secret_expires_at=timezone.now())
+    endpoint.refresh_from_db()
+    from webhooks.services import live_secrets
+
+    assert live_secrets(endpoint, integrator) == [endpoint.secret]
+
+
+def test_retry_after_is_honoured_within_bounds(settings):
+    settings.WEBHOOKS_RETRY_SCHEDULE = [5, 300]
+    settings.WEBHOOKS_MAX_RETRY_AFTER = 3600
+    assert 4.5 <= retry_delay(1) <= 5.5
+    assert 108 <= retry_delay(1, retry_after=120) <= 132
+    assert retry_delay(1, retry_after=10**6) <= 3600 * 1.1
+    assert retry_delay(3) is None
+
+
+def test_429_with_retry_after_schedules_later(auth_client, integrator, receiver, delivery, settings):
+    settings.WEBHOOKS_RETRY_SCHEDULE = [5, 5]
+    receiver.respond(429, headers={"Retry-After": "120"})
+    _hook(integrator, receiver)
+    auth_client.post("/api/issues", {"client_issue_id": "q1"}, format="json")
+    assert delivery_attempt(Delivery.objects.get().pk) == "retry"
+    wait = (Delivery.objects.get().next_attempt_at - timezone.now()).total_seconds()
+    assert 100 < wait < 135
+
+
+def test_redirects_are_not_followed(auth_client, integrator, receiver, delivery):
+    receiver.respond(302, headers={"Location": "http://127.0.0.1:1/elsewhere"})
+    _hook(integrator, receiver)
+    auth_client.post("/api/issues", {"client_issue_id": "x1"}, format="json")
+    assert delivery_attempt(Delivery.objects.get().pk) == "retry"
+    assert Delivery.objects.get().attempts.get().http_status == 302
+
+
+def test_unreachable_receiver_records_the_error(auth_client, integrator, delivery):
+    webhook_create(integrator=integrator, url="http://127.0.0.1:1/nothing-listens")
+    auth_client.post("/api/issues", {"client_issue_id": "n1"}, format="json")
+    assert delivery_attempt(Delivery.objects.get().pk) == "retry"
+    attempt = Delivery.objects.get().attempts.get()
+    assert attempt.http_status is None and "Error" in attempt.error
+
+
+def test_a_claimed_delivery_is_not_sent_twice(auth_client, integrator, receiver, delivery):
+    receiver.respond(200)
+    _hook(integrator, receiver)
+    auth_client.post("/api/issues", {"client_issue_id": "c1"}, format="json")
+    pk = Delivery.objects.get().pk
+    Delivery.objects.filter(pk=pk).update(locked_until=timezone.now() + timedelta(seconds=60))
+    assert delivery_attempt(pk) == "not_due"
+    assert receiver.requests == []
+
+
+def test_sweep_finds_lost_wakeups_and_expired_leases(auth_client, integrator, receiver, delivery, settings):
+    settings.WEBHOOKS_REQUEUE_AFTER = 30
+    _hook(integrator, receiver)
+    auth_client.post("/api/issues", {"client_issue_id": "w1"}, format="json")
+    auth_client.post("/api/issues", {"client_issue_id": "w2"}, format="json")
+    _fresh, lost = Delivery.objects.order_by("id")
+    old = timezone.now() - timedelta(seconds=60)
+    Delivery.objects.filter(pk=lost.pk).update(enqueued_at=old, locked_until=old)
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # sweeping needs no broker to decide
+    assert deliveries_sweep() == 1  # only the lost one; the fresh one's wake-up is still in flight
+    lost.refresh_from_db()
+    assert lost.enqueued_at > old
