@@ -78,7 +78,6 @@ class Worker:
             DB_CONN_MAX_AGE="0",
             WEBHOOKS_RETRY_SCHEDULE="1,1,1,1",
             WEBHOOKS_SWEEP_INTERVAL="0.5",
-            WEBHOOKS_REQUEUE_AFTER="2",
             WEBHOOKS_LEASE_SECONDS="4",
             COMMANDS_LEASE_SECONDS="4",
         )

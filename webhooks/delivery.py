@@ -1,29 +1,45 @@
 """Sending deliveries: claim, sign, POST, record the attempt, schedule the next one.
 
-Record before you send, and let the row be the truth: a delivery is claimed with a lease (a
-conditional UPDATE), so a re-sent wake-up or a second worker never sends it twice at once, and
-a worker that dies mid-send only delays it until the lease runs out and the sweep finds it.
+Record before you send, and let the row be the truth. Workers claim due deliveries in batches
+with a lease (`SELECT … FOR UPDATE SKIP LOCKED`, then `locked_until`), so two workers never send
+one delivery at once, and a worker that dies mid-send only delays it until its lease runs out.
+The broker carries nothing but wake-ups ("there is work"): losing one loses nothing, because the
+beat sweep wakes a drain whenever due deliveries exist.
+
+A batch is sent concurrently from a per-process thread pool, then recorded in one transaction.
+Per receiver URL, a claim takes only what keeps WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT sends in
+flight across all workers, so one slow receiver cannot hold every thread.
 """
 
 import json
 import logging
 import random
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from webhooks import signing, transport
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, WebhookEndpoint
-from webhooks.services import live_secrets, wake_deliveries, webhook_disable
+from webhooks.services import WAKE_FLAG, live_secrets, wake_drain, webhook_disable
 
 logger = logging.getLogger(__name__)
+
+_HEALTH_RESOLUTION = timedelta(seconds=5)
+_executor: ThreadPoolExecutor | None = None
+
+
+def _send_pool() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(settings.WEBHOOKS_SEND_THREADS, thread_name_prefix="webhook-send")
+    return _executor
 
 
 def _lease() -> timedelta:
@@ -42,111 +58,206 @@ def retry_delay(attempt_number: int, retry_after: int | None = None) -> float | 
     return delay * random.uniform(0.9, 1.1)  # jitter spreads a burst of retries
 
 
-def _claimable() -> Q:
-    now = timezone.now()
+def _claimable(now: datetime) -> Q:
     return Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now) & (
         Q(locked_until__isnull=True) | Q(locked_until__lt=now)
     )
 
 
-@contextmanager
-def endpoint_slot(delivery: Delivery) -> Iterator[bool]:
-    """At most WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT sends to one receiver at once, so one slow
-    receiver cannot hold every worker thread."""
-    key = f"webhooks:inflight:{delivery.endpoint_id or delivery.url}"
-    cache.add(key, 0, timeout=settings.WEBHOOKS_LEASE_SECONDS)
-    try:
-        in_flight = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=settings.WEBHOOKS_LEASE_SECONDS)
-        in_flight = 1
-    try:
-        yield in_flight <= settings.WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT
-    finally:
-        with suppress(ValueError):
-            cache.decr(key)
+def _relaxed_commit() -> None:
+    """Bookkeeping commits need not wait for the disk: if one is lost in a crash, the delivery
+    is simply sent again, which at-least-once allows. The event itself is committed durably."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _release(delivery_id: int) -> None:
-    Delivery.objects.filter(pk=delivery_id).update(locked_until=None, enqueued_at=None)
+_CLAIM_SQL = """
+WITH in_flight AS (
+    SELECT url, COUNT(*) AS n FROM {delivery}
+    WHERE status = %(pending)s AND locked_until >= %(now)s
+    GROUP BY url
+), due AS (
+    -- the oldest due rows only (an index range scan), so a claim costs the same at any backlog
+    SELECT d.id, d.url, d.next_attempt_at
+    FROM {delivery} d LEFT JOIN {endpoint} e ON e.id = d.endpoint_id
+    WHERE d.status = %(pending)s AND d.next_attempt_at <= %(now)s
+      AND (d.locked_until IS NULL OR d.locked_until < %(now)s)
+      AND (d.endpoint_id IS NULL OR e.is_active = %(true)s)
+      {only}
+    ORDER BY d.next_attempt_at, d.id
+    LIMIT %(scan)s
+), candidates AS (
+    SELECT id, url, next_attempt_at,
+           ROW_NUMBER() OVER (PARTITION BY url ORDER BY next_attempt_at, id) AS rank
+    FROM due
+)
+SELECT c.id FROM candidates c LEFT JOIN in_flight f ON f.url = c.url
+WHERE c.rank <= %(per_receiver)s - COALESCE(f.n, 0)
+ORDER BY c.next_attempt_at, c.id
+LIMIT %(limit)s
+"""
+
+
+def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[Delivery]:
+    """Lease up to `limit` due deliveries and load them.
+
+    Per receiver URL, only as many as leave WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT in flight (counting
+    other workers' live leases), so one slow receiver cannot take every sending thread. Two drains
+    racing for the same rows: the UPDATE re-checks that a row is still claimable once the other's
+    lock is released, so each row goes to one drain.
+    """
+    now = timezone.now()
+    params: dict = {
+        "pending": DeliveryStatus.PENDING,
+        "now": now,
+        "true": True,
+        "per_receiver": settings.WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT,
+        "limit": limit,
+        "scan": limit * 8,
+    }
+    only = ""
+    if ids is not None:
+        only = "AND d.id IN (" + ", ".join(f"%(id{n})s" for n in range(len(ids))) + ")"
+        params.update({f"id{n}": pk for n, pk in enumerate(ids)})
+    sql = _CLAIM_SQL.format(delivery=Delivery._meta.db_table, endpoint=WebhookEndpoint._meta.db_table, only=only)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        wanted = [row[0] for row in cursor.fetchall()]
+    if not wanted:
+        return []
+    marks = ", ".join(["%s"] * len(wanted))
+    with transaction.atomic():
+        _relaxed_commit()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Delivery._meta.db_table} SET locked_until = %s WHERE id IN ({marks}) AND status = %s"
+                " AND next_attempt_at <= %s AND (locked_until IS NULL OR locked_until < %s) RETURNING id",
+                [now + _lease(), *wanted, DeliveryStatus.PENDING, now, now],
+            )
+            claimed = [row[0] for row in cursor.fetchall()]
+    return list(Delivery.objects.filter(pk__in=claimed).select_related("event", "endpoint", "integrator"))
+
+
+@dataclass
+class _Sent:
+    delivery: Delivery
+    result: transport.PostResult
+
+
+def _send(delivery: Delivery) -> _Sent:
+    event = delivery.event
+    body = json.dumps(event.representation(), separators=(",", ":"), ensure_ascii=False).encode()
+    timestamp = int(time.time())
+    headers = {
+        "webhook-id": event.id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signing.signature_header(
+            live_secrets(delivery.endpoint, delivery.integrator), event.id, timestamp, body
+        ),
+    }
+    return _Sent(delivery, transport.post(delivery.url, body, headers))
 
 
 def delivery_attempt(delivery_id: int) -> str:
-    """Send one delivery if it is due and nobody else holds it. Returns what happened."""
-    now = timezone.now()
-    if not Delivery.objects.filter(_claimable(), pk=delivery_id).update(locked_until=now + _lease()):
+    """Send one delivery now if it is due and nobody holds it. Returns what happened."""
+    claimed = _claim(ids=[delivery_id])
+    if not claimed:
         return "not_due"
-    delivery = Delivery.objects.select_related("event", "endpoint", "integrator").get(pk=delivery_id)
-    endpoint = delivery.endpoint
-    if endpoint is not None and not endpoint.is_active:
-        _release(delivery_id)
-        return "endpoint_disabled"
-    with endpoint_slot(delivery) as allowed:
-        if not allowed:
-            _release(delivery_id)  # the next sweep tries again
-            return "endpoint_busy"
-        event = delivery.event
-        body = json.dumps(event.representation(), separators=(",", ":"), ensure_ascii=False).encode()
-        timestamp = int(time.time())
-        headers = {
-            "webhook-id": event.id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": signing.signature_header(
-                live_secrets(endpoint, delivery.integrator), event.id, timestamp, body
-            ),
-        }
-        result = transport.post(delivery.url, body, headers)
-    return _record(delivery, endpoint, result)
+    return _record([_send(claimed[0])])[0]
+
+
+def deliveries_drain(*, batch_size: int | None = None, max_batches: int = 1000) -> int:
+    """Claim and send batches of due deliveries until none is left. Returns how many were sent.
+
+    A full batch wakes one more drain first, so that a backlog spreads over every worker thread.
+    """
+    size = batch_size or settings.WEBHOOKS_BATCH_SIZE
+    sent = 0
+    for _ in range(max_batches):
+        # Clear the wake-up flag before looking, so a commit after this look wakes a new drain.
+        cache.delete(WAKE_FLAG)
+        batch = _claim(limit=size)
+        if not batch:
+            break
+        if len(batch) == size:
+            wake_drain(force=True)
+        _record(list(_send_pool().map(_send, batch)))
+        sent += len(batch)
+    return sent
 
 
 @transaction.atomic
-def _record(delivery: Delivery, endpoint: WebhookEndpoint | None, result: transport.PostResult) -> str:
+def _record(sent: list[_Sent]) -> list[str]:
+    _relaxed_commit()
     now = timezone.now()
-    number = delivery.attempt_count + 1
-    DeliveryAttempt.objects.create(
-        delivery=delivery,
-        number=number,
-        http_status=result.http_status,
-        duration_ms=result.duration_ms,
-        error=result.error,
-        response_body=result.response_body,
-    )
-    delivery.attempt_count = number
-    delivery.locked_until = None
-    delivery.enqueued_at = None
-    if result.ok:
-        delivery.status = DeliveryStatus.SUCCEEDED
-        delivery.next_attempt_at = None
-        outcome = "succeeded"
-    elif result.http_status == 410:
-        delivery.status = DeliveryStatus.FAILED
-        delivery.next_attempt_at = None
-        outcome = "gone"
-    else:
-        delay = retry_delay(number, result.retry_after if result.http_status in (429, 503) else None)
-        if delay is None:
-            delivery.status = DeliveryStatus.FAILED
-            delivery.next_attempt_at = None
-            outcome = "failed"
+    attempts, outcomes = [], []
+    for item in sent:
+        delivery, result = item.delivery, item.result
+        delivery.locked_until = None
+        delivery.attempt_count += 1
+        attempts.append(
+            DeliveryAttempt(
+                delivery=delivery,
+                number=delivery.attempt_count,
+                http_status=result.http_status,
+                duration_ms=result.duration_ms,
+                error=result.error,
+                response_body=result.response_body,
+            )
+        )
+        outcomes.append(_next_state(delivery, result, now))
+        logger.info(
+            "delivery %s of %s to %s: attempt %s %s (%s, %s ms)",
+            delivery.pk, delivery.event_id, delivery.url, delivery.attempt_count, outcomes[-1],
+            result.http_status or result.error, result.duration_ms,
+        )  # fmt: skip
+    DeliveryAttempt.objects.bulk_create(attempts)
+    # Finished deliveries share their new state: one UPDATE per state (bulk_update's CASE per
+    # row costs more in Python than the sends). Retries each have their own time.
+    finished: dict[str, list[int]] = {}
+    for item in sent:
+        d = item.delivery
+        if d.status == DeliveryStatus.PENDING:
+            Delivery.objects.filter(pk=d.pk).update(
+                attempt_count=d.attempt_count, locked_until=None, next_attempt_at=d.next_attempt_at, updated_at=now
+            )
         else:
-            delivery.next_attempt_at = now + timedelta(seconds=delay)
-            outcome = "retry"
-    delivery.save(
-        update_fields=["attempt_count", "locked_until", "enqueued_at", "status", "next_attempt_at", "updated_at"]
-    )
-    if endpoint is not None:
-        _update_health(endpoint, result, now)
-    logger.info(
-        "delivery %s of %s to %s: attempt %s %s (%s, %s ms)",
-        delivery.pk, delivery.event_id, delivery.url, number, outcome,
-        result.http_status or result.error, result.duration_ms,
-    )  # fmt: skip
-    return outcome
+            finished.setdefault(d.status, []).append(d.pk)
+    for status, ids in finished.items():
+        Delivery.objects.filter(pk__in=ids).update(
+            status=status, attempt_count=F("attempt_count") + 1, locked_until=None, next_attempt_at=None, updated_at=now
+        )
+    last_by_endpoint = {s.delivery.endpoint_id: s for s in sent if s.delivery.endpoint_id}
+    for item in last_by_endpoint.values():
+        _update_health(item.delivery.endpoint, item.result, now)
+    return outcomes
 
 
-def _update_health(endpoint: WebhookEndpoint, result: transport.PostResult, now: object) -> None:
+def _next_state(delivery: Delivery, result: transport.PostResult, now: datetime) -> str:
+    delivery.updated_at = now
     if result.ok:
-        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(last_success_at=now, failure_streak=0, failing_since=None)
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.SUCCEEDED, None
+        return "succeeded"
+    if result.http_status == 410:
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+        return "gone"
+    delay = retry_delay(delivery.attempt_count, result.retry_after if result.http_status in (429, 503) else None)
+    if delay is None:
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+        return "failed"
+    delivery.next_attempt_at = now + timedelta(seconds=delay)
+    return "retry"
+
+
+def _update_health(endpoint: WebhookEndpoint, result: transport.PostResult, now: datetime) -> None:
+    if result.ok:
+        # Every success would otherwise rewrite the same endpoint row, and concurrent senders to
+        # one endpoint would queue on its row lock: write only when something changes (a streak
+        # ends) or the timestamp is more than a few seconds old.
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).filter(
+            Q(failure_streak__gt=0) | Q(last_success_at__isnull=True) | Q(last_success_at__lt=now - _HEALTH_RESOLUTION)
+        ).update(last_success_at=now, failure_streak=0, failing_since=None)
         return
     endpoint.refresh_from_db(fields=["failing_since", "failure_streak", "is_active"])
     failing_since = endpoint.failing_since or now
@@ -163,21 +274,18 @@ def _update_health(endpoint: WebhookEndpoint, result: transport.PostResult, now:
         )
 
 
-def deliveries_sweep(*, limit: int = 1000) -> int:
-    """Wake workers for every delivery that is due and not being handled: retries whose time has
-    come, wake-ups lost with a broker outage, leases of dead workers. Returns how many."""
+def deliveries_due_count() -> int:
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.WEBHOOKS_REQUEUE_AFTER)
-    due = (
-        Delivery.objects.filter(_claimable())
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
-        .filter(Q(endpoint__isnull=True) | Q(endpoint__is_active=True))
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+    return (
+        Delivery.objects.filter(_claimable(now)).filter(Q(endpoint__isnull=True) | Q(endpoint__is_active=True)).count()
     )
-    ids = list(due)
-    if ids:
-        Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-        wake_deliveries(ids)
-        logger.info("sweep woke %s due deliveries", len(ids))
-    return len(ids)
+
+
+def deliveries_sweep() -> int:
+    """Beat's safety net: retries whose time has come, wake-ups lost with a broker outage,
+    leases of dead workers. If anything is due, wake a drain. Returns how many are due."""
+    due = deliveries_due_count()
+    if due:
+        wake_drain(force=True)
+        logger.info("sweep: %s deliveries due, drain woken", due)
+    return due

@@ -117,8 +117,6 @@ class Delivery(models.Model):
     status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempt_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # Set when a wake-up is sent to the broker; the sweep re-sends only if it is old (lost).
-    enqueued_at = models.DateTimeField(null=True, blank=True)
     # A worker's lease while it sends; a dead worker's lease runs out and the sweep retries.
     locked_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

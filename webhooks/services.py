@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -39,16 +40,22 @@ def _next_sequence(integrator_id: int) -> int:
     return _next_sequence(integrator_id)
 
 
-def wake_deliveries(delivery_ids: list[int]) -> None:
-    """Ask a worker to send these now. Best effort: with the broker down the sweep sends them later."""
-    from webhooks.tasks import deliver
+WAKE_FLAG = "webhooks:wake"
 
-    for delivery_id in delivery_ids:
-        try:
-            deliver.apply_async(args=[delivery_id], retry=False)
-        except Exception as exc:  # the broker is down; the rows stay due, the sweep finds them
-            logger.warning("could not enqueue delivery %s (%s); the sweep will send it", delivery_id, exc)
-            return
+
+def wake_drain(*, force: bool = False) -> None:
+    """Tell the workers there is work. Coalesced: while a wake-up is pending, more commits need
+    none (the drain that wakes clears the flag before it looks for work). Best effort: with the
+    broker down the beat sweep wakes a drain once it is back; the rows are the truth."""
+    from webhooks.tasks import drain
+
+    if not force and not cache.add(WAKE_FLAG, 1, timeout=settings.WEBHOOKS_WAKE_COALESCE_SECONDS):
+        return
+    try:
+        drain.apply_async(retry=False)
+    except Exception as exc:  # the broker is down; the rows stay due and the sweep finds them
+        cache.delete(WAKE_FLAG)
+        logger.warning("could not wake a delivery drain (%s); the sweep will", exc)
 
 
 def publish(
@@ -82,12 +89,10 @@ def publish(
         if issue is not None and issue.webhook_url:
             targets.append((None, issue.webhook_url))
     deliveries = Delivery.objects.bulk_create(
-        Delivery(event=event, integrator=integrator, endpoint=e, url=url, next_attempt_at=now, enqueued_at=now)
-        for e, url in targets
+        Delivery(event=event, integrator=integrator, endpoint=e, url=url, next_attempt_at=now) for e, url in targets
     )
     if deliveries:
-        ids = [d.pk for d in deliveries]
-        transaction.on_commit(lambda: wake_deliveries(ids))
+        transaction.on_commit(wake_drain)
     logger.info(
         "event %s %s #%s for integrator %s (%s deliveries)",
         event.id, type, event.sequence, integrator.pk, len(deliveries),
@@ -190,10 +195,10 @@ def webhook_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     endpoint.failing_since = None
     endpoint.save()
     now = timezone.now()
-    pending = Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING)
-    ids = list(pending.values_list("pk", flat=True))
-    pending.update(next_attempt_at=now, enqueued_at=now, locked_until=None)
-    transaction.on_commit(lambda: wake_deliveries(ids))
+    Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
+        next_attempt_at=now, locked_until=None
+    )
+    transaction.on_commit(wake_drain)
     return endpoint
 
 
@@ -231,8 +236,7 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
     now = timezone.now()
     delivery.status = DeliveryStatus.PENDING
     delivery.next_attempt_at = now
-    delivery.enqueued_at = now
     delivery.locked_until = None
-    delivery.save(update_fields=["status", "next_attempt_at", "enqueued_at", "locked_until", "updated_at"])
-    transaction.on_commit(lambda: wake_deliveries([delivery.pk]))
+    delivery.save(update_fields=["status", "next_attempt_at", "locked_until", "updated_at"])
+    transaction.on_commit(wake_drain)
     return delivery

@@ -4,10 +4,15 @@ import logging
 
 from celery import shared_task
 
-from webhooks.delivery import deliveries_sweep, delivery_attempt
+from webhooks.delivery import deliveries_drain, deliveries_sweep, delivery_attempt
 from webhooks.services import events_prune
 
 logger = logging.getLogger(__name__)
+
+
+@shared_task(name="webhooks.drain", ignore_result=True)
+def drain() -> int:
+    return deliveries_drain()
 
 
 @shared_task(name="webhooks.deliver", ignore_result=True)

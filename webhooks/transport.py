@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import certifi
 import urllib3
+from django.conf import settings
 
 from webhooks import addresses
 
@@ -22,7 +23,14 @@ _pool: urllib3.PoolManager | None = None
 def _pool_manager() -> urllib3.PoolManager:
     global _pool
     if _pool is None:
-        _pool = urllib3.PoolManager(num_pools=500, maxsize=4, block=False, retries=False, ca_certs=certifi.where())
+        # maxsize: keep-alive connections kept per receiver, as many as may be in flight to it.
+        _pool = urllib3.PoolManager(
+            num_pools=500,
+            maxsize=settings.WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT,
+            block=False,
+            retries=False,
+            ca_certs=certifi.where(),
+        )
     return _pool
 
 

@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.conftest import client_for
 from tests.webhooks.conftest import send_all_due
-from webhooks.delivery import deliveries_sweep, delivery_attempt, retry_delay
+from webhooks.delivery import deliveries_drain, deliveries_sweep, delivery_attempt, retry_delay
 from webhooks.models import Delivery, DeliveryStatus, Event, WebhookEndpoint
 from webhooks.services import webhook_create, webhook_rotate_secret
 
@@ -105,7 +105,7 @@ def test_410_disables_the_endpoint_at_once(auth_client, integrator, receiver, de
     endpoint.refresh_from_db()
     assert not endpoint.is_active and "410" in endpoint.disabled_reason
     second = Delivery.objects.order_by("id").last()
-    assert delivery_attempt(second.pk) == "endpoint_disabled"
+    assert delivery_attempt(second.pk) == "not_due"  # a disabled endpoint's deliveries wait
     assert len(receiver.requests) == 1
     # Events published while disabled get no delivery; re-enabling resumes what was pending.
     auth_client.post("/api/issues", {"client_issue_id": "g3"}, format="json")
@@ -202,15 +202,39 @@ def test_a_claimed_delivery_is_not_sent_twice(auth_client, integrator, receiver,
     assert receiver.requests == []
 
 
-def test_sweep_finds_lost_wakeups_and_expired_leases(auth_client, integrator, receiver, delivery, settings):
-    settings.WEBHOOKS_REQUEUE_AFTER = 30
+def test_sweep_counts_what_is_due_including_expired_leases(auth_client, integrator, receiver, delivery, settings):
     _hook(integrator, receiver)
     auth_client.post("/api/issues", {"client_issue_id": "w1"}, format="json")
     auth_client.post("/api/issues", {"client_issue_id": "w2"}, format="json")
-    _fresh, lost = Delivery.objects.order_by("id")
-    old = timezone.now() - timedelta(seconds=60)
-    Delivery.objects.filter(pk=lost.pk).update(enqueued_at=old, locked_until=old)
-    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # sweeping needs no broker to decide
-    assert deliveries_sweep() == 1  # only the lost one; the fresh one's wake-up is still in flight
-    lost.refresh_from_db()
-    assert lost.enqueued_at > old
+    held, dead = Delivery.objects.order_by("id")
+    Delivery.objects.filter(pk=held.pk).update(locked_until=timezone.now() + timedelta(seconds=60))
+    Delivery.objects.filter(pk=dead.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    assert deliveries_sweep() == 1  # the dead worker's lease ran out; the live one's did not
+
+
+def test_drain_sends_a_backlog_in_batches(auth_client, integrator, receiver, delivery, settings):
+    receiver.respond(200)
+    _hook(integrator, receiver)
+    for n in range(7):
+        auth_client.post("/api/issues", {"client_issue_id": f"b{n}"}, format="json")
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # a full batch tries to wake another drain
+    assert deliveries_drain(batch_size=3) == 7
+    assert len(receiver.requests) == 7
+    assert not Delivery.objects.exclude(status=DeliveryStatus.SUCCEEDED).exists()
+
+
+def test_per_receiver_cap_counts_other_workers_leases(auth_client, integrator, receiver, delivery, settings):
+    receiver.respond(200)
+    _hook(integrator, receiver)
+    settings.WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT = 2
+    for n in range(4):
+        auth_client.post("/api/issues", {"client_issue_id": f"c{n}"}, format="json")
+    first, second, third, _fourth = Delivery.objects.order_by("id")
+    # Two sends to this receiver are in flight elsewhere: nothing more may start.
+    Delivery.objects.filter(pk__in=[first.pk, second.pk]).update(locked_until=timezone.now() + timedelta(seconds=60))
+    assert delivery_attempt(third.pk) == "not_due"
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    assert deliveries_drain(batch_size=10) == 0
+    Delivery.objects.filter(pk=first.pk).update(locked_until=None, status="succeeded")
+    assert deliveries_drain(batch_size=10) == 2  # one slot was free, then another after that batch

@@ -155,3 +155,24 @@ class TestPrivateAddressesRefused:
         )
         with pytest.raises(UnsafeUrl):
             resolve("https://example.com/hook")
+
+
+def test_admin_endpoint_and_delivery_pages(client, integrator, receiver):
+    from django.contrib.auth.models import User
+
+    from webhooks.services import webhook_create, webhook_send_test
+
+    client.force_login(User.objects.create_superuser("ops", "o@example.com", "pw-for-tests-only"))
+    endpoint = webhook_create(integrator=integrator, url=receiver.url())
+    delivery = webhook_send_test(endpoint=endpoint)
+    assert client.get("/admin/webhooks/webhookendpoint/").status_code == 200
+    assert client.get(f"/admin/webhooks/delivery/{delivery.pk}/change/").status_code == 200
+    client.post("/admin/webhooks/webhookendpoint/", {"action": "disable", "_selected_action": [endpoint.pk]})
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active and "staff" in endpoint.disabled_reason
+    client.post("/admin/webhooks/webhookendpoint/", {"action": "enable", "_selected_action": [endpoint.pk]})
+    endpoint.refresh_from_db()
+    assert endpoint.is_active
+    Delivery.objects.filter(pk=delivery.pk).update(status="failed")
+    client.post("/admin/webhooks/delivery/", {"action": "retry_now", "_selected_action": [delivery.pk]})
+    assert Delivery.objects.get(pk=delivery.pk).status == "pending"

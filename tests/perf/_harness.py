@@ -1,0 +1,112 @@
+"""Shared setup for the benchmarks: a database of their own, a broker DB of their own, worker
+processes, and a fast receiver in its own process."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH_DB = "getitdone_bench"
+BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/3")
+
+
+def database_url() -> str:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    return base.rsplit("/", 1)[0] + "/" + BENCH_DB
+
+
+def prepare_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Fresh bench database, migrated; returns the environment every bench process uses."""
+    import psycopg
+
+    admin_url = database_url().rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url(),
+        CELERY_BROKER_URL=BROKER,
+        WEBHOOKS_ALLOW_PRIVATE_URLS="true",
+        LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="getitdone.settings",
+    )
+    env.update(extra or {})
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    os.environ.update(env)
+    import redis
+
+    redis.Redis.from_url(BROKER).flushdb()
+    return env
+
+
+def start_workers(env: dict[str, str], count: int, concurrency: int, queues: str) -> list[subprocess.Popen]:
+    """Worker processes as in production; the first also runs beat (the sweeps)."""
+    processes = []
+    for n in range(count):
+        beat = ["-B", "-s", f"/tmp/getitdone-bench-beat-{os.getpid()}"] if n == 0 else []
+        processes.append(
+            subprocess.Popen(
+                [
+                    str(ROOT / ".venv/bin/celery"),
+                    "-A",
+                    "getitdone",
+                    "worker",
+                    "-Q",
+                    queues,
+                    "-P",
+                    "threads",
+                    "-c",
+                    str(concurrency),
+                    "-n",
+                    f"bench{n}@%h",
+                    "-l",
+                    "WARNING",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    *beat,
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
+    time.sleep(4)  # let them connect
+    return processes
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for p in processes:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in processes:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def print_rows(title: str, rows: list[tuple[str, str]]) -> None:
+    print(f"\n{title}")
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"  {key:<{width}}  {value}")
+
+
+def dump(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2))

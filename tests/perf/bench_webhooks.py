@@ -1,0 +1,135 @@
+"""Webhook delivery benchmark (`make bench`).
+
+1. Throughput: N events are published (one transaction each) while no worker runs, then the
+   worker starts and drains them: delivered events/s, first to last receipt.
+2. Baseline: the same N bodies signed and POSTed to the same receiver by a raw loop with the same
+   processes and threads (urllib3 pool, our signer): events/s, and the ratio worker/raw.
+3. Latency: events published at half the measured throughput for a while, with the worker
+   running: commit→receipt p50/p99.
+
+Env: BENCH_EVENTS (default 2000), BENCH_THREADS (16), BENCH_PROCESSES (1), BENCH_SECONDS (10).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.perf._harness import ROOT, percentile, prepare_environment, print_rows, start_workers, stop
+
+EVENTS = int(os.environ.get("BENCH_EVENTS", "2000"))
+THREADS = int(os.environ.get("BENCH_THREADS", "16"))
+PROCESSES = int(os.environ.get("BENCH_PROCESSES", "1"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+
+
+def main() -> None:
+    env = prepare_environment()
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    receiver = subprocess.Popen([sys.executable, str(ROOT / "tests/perf/receiver.py"), str(port)])
+    import django
+
+    django.setup()
+    import urllib3
+    from django.db import transaction
+
+    from fulfillment.services import integrator_create
+    from webhooks import signing
+    from webhooks.models import Event
+    from webhooks.services import publish, webhook_create
+
+    http = urllib3.PoolManager(maxsize=THREADS)
+    base = f"http://127.0.0.1:{port}"
+    time.sleep(0.5)
+
+    def received() -> dict[str, float]:
+        return json.loads(http.request("GET", base + "/stats").data)
+
+    def wait_all(ids: set[str], timeout: float = 120) -> dict[str, float]:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            got = received()
+            if ids <= got.keys():
+                return got
+            time.sleep(0.2)
+        raise SystemExit(f"only {len(ids & received().keys())} of {len(ids)} events arrived")
+
+    integrator = integrator_create(name="bench").integrator
+    endpoint = webhook_create(integrator=integrator, url=base + "/hook")
+    workers = []
+    try:
+        # 1. Throughput: a backlog drained by the worker.
+        ids = set()
+        for n in range(EVENTS):
+            with transaction.atomic():
+                ids.add(publish(integrator, "webhook.test", {"n": n, "padding": "x" * 400}).id)
+        workers = start_workers(env, PROCESSES, THREADS, "webhooks,default")
+        got = wait_all(ids)
+        times = sorted(got[i] for i in ids)
+        worker_rate = (len(times) - 1) / (times[-1] - times[0])
+
+        # 2. Raw loop: the same bodies, signed and POSTed with the same processes × threads.
+        http.request("DELETE", base + "/stats")
+        bodies = [
+            (e.id, json.dumps(e.representation(), separators=(",", ":")).encode())
+            for e in Event.objects.filter(id__in=ids)
+        ]
+
+        def raw_send(item: tuple[str, bytes]) -> None:
+            event_id, body = item
+            ts = int(time.time())
+            headers = {
+                "webhook-id": event_id,
+                "webhook-timestamp": str(ts),
+                "webhook-signature": signing.signature_header([endpoint.secret], event_id, ts, body),
+                "content-type": "application/json",
+            }
+            http.request("POST", base + "/hook", body=body, headers=headers, retries=False)
+
+        started = time.time()
+        with ThreadPoolExecutor(THREADS * PROCESSES) as pool:
+            list(pool.map(raw_send, bodies))
+        raw_rate = len(bodies) / (time.time() - started)
+
+        # 3. Latency at half the sustained rate.
+        http.request("DELETE", base + "/stats")
+        interval = 1 / (worker_rate / 2)
+        commits: dict[str, float] = {}
+        next_at = time.time()
+        until = next_at + SECONDS
+        while time.time() < until:
+            with transaction.atomic():
+                event_id = publish(integrator, "webhook.test", {"latency": True}).id
+            commits[event_id] = time.time()
+            next_at += interval
+            time.sleep(max(0.0, next_at - time.time()))
+        got = wait_all(set(commits))
+        latencies = [got[i] - commits[i] for i in commits]
+    finally:
+        stop(workers)
+        receiver.terminate()
+
+    print_rows(
+        f"webhooks: {EVENTS} events, {PROCESSES} worker process(es) × {THREADS} threads, one local receiver",
+        [
+            ("worker delivered/s", f"{worker_rate:.0f}"),
+            ("raw sign+POST/s", f"{raw_rate:.0f}"),
+            ("ratio worker/raw", f"{worker_rate / raw_rate:.2f}  (target ≥ 0.5)"),
+            ("latency rate/s", f"{worker_rate / 2:.0f} for {SECONDS:.0f} s ({len(latencies)} events)"),
+            ("commit→receipt p50", f"{percentile(latencies, 50) * 1000:.0f} ms"),
+            ("commit→receipt p99", f"{percentile(latencies, 99) * 1000:.0f} ms  (target < 1000 ms)"),
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
