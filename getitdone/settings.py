@@ -112,6 +112,8 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "sweep-deliveries": {"task": "webhooks.sweep_deliveries", "schedule": env.float("WEBHOOKS_SWEEP_INTERVAL", 2.0)},
     "prune-events": {"task": "webhooks.prune_events", "schedule": 3600.0},
+    "sweep-commands": {"task": "commands.sweep", "schedule": env.float("COMMANDS_SWEEP_INTERVAL", 2.0)},
+    "prune-idempotency-keys": {"task": "commands.prune_idempotency_keys", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -213,6 +215,13 @@ WEBHOOKS_BATCH_SIZE = env.int("WEBHOOKS_BATCH_SIZE", default=16)
 WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT = env.int("WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT", default=32)
 WEBHOOKS_WAKE_COALESCE_SECONDS = env.int("WEBHOOKS_WAKE_COALESCE_SECONDS", default=2)
 WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=DEBUG)
+
+# --- Commands ---------------------------------------------------------------------------------
+COMMANDS_LEASE_SECONDS = env.int("COMMANDS_LEASE_SECONDS", default=60)
+COMMANDS_REQUEUE_AFTER = env.int("COMMANDS_REQUEUE_AFTER", default=10)
+COMMANDS_BATCH_LIMIT = 100
+IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=24 * 3600)
+IDEMPOTENCY_IN_PROGRESS_TIMEOUT = 60
 
 # --- i18n -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

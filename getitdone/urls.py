@@ -15,6 +15,7 @@ api_patterns: list = [
     path("", include("fulfillment.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("webhooks.api.urls")),
+    path("", include("commands.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -3,8 +3,8 @@
 from typing import Any
 
 from fulfillment.graph import workflow_graph
-from orders.models import Issue, IssueFile
-from orders.representations import file_representation, issue_representation
+from orders.models import Issue, IssueFile, IssueNote
+from orders.representations import file_representation, issue_representation, timestamp
 from webhooks import catalogue
 from webhooks.models import Event
 from webhooks.services import publish
@@ -35,3 +35,17 @@ def issue_status_changed(
 def issue_file_attached(issue: Issue, children: list[Issue], file: IssueFile) -> Event:
     data = {"issue": issue_representation(issue, children), "file": file_representation(file), "command_id": None}
     return publish(issue.integrator, catalogue.ISSUE_FILE_ATTACHED, data, issue=issue)
+
+
+def issue_updated(issue: Issue, children: list[Issue], *, changed: list[str], command_id: str | None = None) -> Event:
+    data = {"issue": issue_representation(issue, children), "changed": changed, "command_id": command_id}
+    return publish(issue.integrator, catalogue.ISSUE_UPDATED, data, issue=issue)
+
+
+def issue_note_added(issue: Issue, children: list[Issue], note: IssueNote, *, command_id: str | None = None) -> Event:
+    data = {
+        "issue": issue_representation(issue, children),
+        "note": {"id": note.pk, "text": note.text, "at": timestamp(note.created_at)},
+        "command_id": command_id,
+    }
+    return publish(issue.integrator, catalogue.ISSUE_NOTE_ADDED, data, issue=issue)

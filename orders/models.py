@@ -92,3 +92,17 @@ class IssueFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class IssueNote(models.Model):
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="notes")
+    text = models.TextField(max_length=2000)
+    actor_type = models.CharField(max_length=20, choices=ActorType.choices)
+    actor_id = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["issue_id", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]

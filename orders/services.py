@@ -18,7 +18,7 @@ from fulfillment.models import Integrator
 from fulfillment.selectors import workflow_for
 from getitdone.errors import InvalidInput, NotAllowed, PayloadTooLarge, VersionConflict
 from orders import events
-from orders.models import ActorType, FileKind, Issue, IssueFile, StatusChange
+from orders.models import ActorType, FileKind, Issue, IssueFile, IssueNote, StatusChange
 from webhooks.models import Event
 from webhooks.services import validate_webhook_url
 
@@ -59,6 +59,21 @@ class ChildSpec:
 class IssueCreated:
     issue: Issue
     children: list[Issue]
+    events: list[Event]
+
+
+@dataclass
+class IssueUpdated:
+    issue: Issue
+    children: list[Issue]
+    changed: list[str]
+    events: list[Event]
+
+
+@dataclass
+class NoteAdded:
+    issue: Issue
+    note: IssueNote
     events: list[Event]
 
 
@@ -306,3 +321,73 @@ def issue_attach_file(*, issue: Issue, upload: UploadedFile, kind: str, actor: A
         "file %s (%s bytes) attached to issue %s by %s:%s", record.pk, record.size, issue.pk, actor.type, actor.id
     )
     return record
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch: objects merge key by key, `null` removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+@transaction.atomic
+def issue_update_details(
+    *,
+    issue: Issue,
+    actor: Actor,
+    details_patch: dict[str, Any] | None = None,
+    webhook_url: str | None = None,
+    command_id: str | None = None,
+) -> IssueUpdated:
+    """Apply a merge patch to `details` and/or set `webhook_url`; publishes `issue.updated` when
+    anything changed."""
+    issue, children = _lock_family(issue)
+    changed = []
+    if details_patch is not None:
+        details = merge_patch(issue.details, details_patch)
+        if not isinstance(details, dict):
+            raise InvalidInput("The merged details must be a JSON object.", code="invalid_merge", field="details")
+        if details != issue.details:
+            issue.details = details
+            changed.append("details")
+    if webhook_url is not None and webhook_url != issue.webhook_url:
+        if webhook_url:
+            validate_webhook_url(webhook_url, field="webhook_url")
+        issue.webhook_url = webhook_url
+        changed.append("webhook_url")
+    if not changed:
+        return IssueUpdated(issue=issue, children=children, changed=[], events=[])
+    issue.version += 1
+    issue.save(update_fields=[*changed, "version", "updated_at"])
+    event = events.issue_updated(issue, children, changed=changed, command_id=command_id)
+    logger.info("issue %s updated (%s) by %s:%s", issue.pk, ", ".join(changed), actor.type, actor.id)
+    return IssueUpdated(issue=issue, children=children, changed=changed, events=[event])
+
+
+@transaction.atomic
+def issue_add_note(*, issue: Issue, text: str, actor: Actor, command_id: str | None = None) -> NoteAdded:
+    if not text.strip():
+        raise InvalidInput("The note is empty.", code="blank", field="text")
+    if len(text) > 2000:
+        raise InvalidInput("A note holds at most 2000 characters.", code="max_length", field="text")
+    issue, children = _lock_family(issue)
+    note = IssueNote.objects.create(issue=issue, text=text, actor_type=actor.type, actor_id=actor.id)
+    event = events.issue_note_added(issue, children, note, command_id=command_id)
+    return NoteAdded(issue=issue, note=note, events=[event])
+
+
+CANCEL_STEP_VALUE = "CANCELLED"
+
+
+def issue_cancel(*, issue: Issue, reason: str, actor: Actor, command_id: str | None = None) -> StatusChanged:
+    """Move to the workflow's cancel step (value CANCELLED), if a transition allows it."""
+    graph = workflow_graph(issue.workflow)
+    if graph.step_with_value(CANCEL_STEP_VALUE) is None:
+        raise NotAllowed(f"Workflow {graph.code!r} has no {CANCEL_STEP_VALUE} step.", code="not_cancellable")
+    return issue_change_status(issue=issue, status=CANCEL_STEP_VALUE, actor=actor, note=reason, command_id=command_id)

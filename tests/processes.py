@@ -80,6 +80,8 @@ class Worker:
             WEBHOOKS_SWEEP_INTERVAL="0.5",
             WEBHOOKS_LEASE_SECONDS="4",
             COMMANDS_LEASE_SECONDS="4",
+            COMMANDS_REQUEUE_AFTER="2",
+            COMMANDS_SWEEP_INTERVAL="0.5",
         )
         env.update(self.extra_env)
         return env

@@ -1,0 +1,18 @@
+from celery import shared_task
+
+from commands.services import command_run, commands_sweep, idempotency_prune
+
+
+@shared_task(name="commands.run", ignore_result=True)
+def run_command(command_pk: int) -> str:
+    return command_run(command_pk)
+
+
+@shared_task(name="commands.sweep", ignore_result=True)
+def sweep_commands() -> int:
+    return commands_sweep()
+
+
+@shared_task(name="commands.prune_idempotency_keys", ignore_result=True)
+def prune_idempotency_keys() -> int:
+    return idempotency_prune()

@@ -1,0 +1,133 @@
+"""The five command types of API.md §8."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from commands.models import Command
+from commands.registry import BaseCommand
+from getitdone.errors import NotFound
+from orders import selectors, services
+from orders.api.serializers import DetailsField, IssueCreateInputSerializer, StatusChangeInputSerializer
+from orders.models import Issue
+from webhooks.models import Event
+
+
+def _issue(command: Command, client_issue_id: str) -> Issue:
+    try:
+        return selectors.issue_get(integrator=command.integrator, client_issue_id=client_issue_id, with_children=False)
+    except NotFound as exc:
+        raise NotFound(f"No issue {client_issue_id!r}.", field="client_issue_id") from exc
+
+
+def _actor(command: Command) -> services.Actor:
+    return services.Actor.command(command.command_id)
+
+
+class ClientIssueIdSerializer(serializers.Serializer):
+    client_issue_id = serializers.CharField(max_length=100)
+
+
+class CreateIssue(BaseCommand):
+    type = "CreateIssue"
+    serializer_class = IssueCreateInputSerializer
+    description = "Create an issue (with children), as POST /api/issues."
+
+    def handle(self, command: Command, data: dict[str, Any]) -> list[Event]:
+        result = services.issue_create(
+            integrator=command.integrator,
+            actor=_actor(command),
+            client_issue_id=data["client_issue_id"],
+            workflow=data.get("workflow"),
+            status=data.get("status"),
+            webhook_url=data.get("webhook_url", ""),
+            details=data.get("details") or {},
+            children=[services.ChildSpec(**child) for child in data.get("children", [])],
+            command_id=command.command_id,
+        )
+        return result.events
+
+
+class ChangeStatusSerializer(ClientIssueIdSerializer, StatusChangeInputSerializer):
+    pass
+
+
+class ChangeStatus(BaseCommand):
+    type = "ChangeStatus"
+    serializer_class = ChangeStatusSerializer
+    description = "Move an issue to a step, as PUT /api/issues/status/{client_issue_id}."
+
+    def handle(self, command: Command, data: dict[str, Any]) -> list[Event]:
+        result = services.issue_change_status(
+            issue=_issue(command, data["client_issue_id"]),
+            status=data["status"],
+            note=data.get("note", ""),
+            expected_version=data.get("expected_version"),
+            actor=_actor(command),
+            command_id=command.command_id,
+        )
+        return result.events
+
+
+class UpdateIssueDetailsSerializer(ClientIssueIdSerializer):
+    details = DetailsField(required=False, help_text="A JSON merge patch (RFC 7396) applied to details.")
+    webhook_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "details" not in attrs and "webhook_url" not in attrs:
+            raise serializers.ValidationError({"details": ["Give details, webhook_url or both."]})
+        return attrs
+
+
+class UpdateIssueDetails(BaseCommand):
+    type = "UpdateIssueDetails"
+    serializer_class = UpdateIssueDetailsSerializer
+    description = "Merge-patch an issue's details (RFC 7396) and/or set its webhook_url."
+
+    def handle(self, command: Command, data: dict[str, Any]) -> list[Event]:
+        result = services.issue_update_details(
+            issue=_issue(command, data["client_issue_id"]),
+            details_patch=data.get("details"),
+            webhook_url=data.get("webhook_url"),
+            actor=_actor(command),
+            command_id=command.command_id,
+        )
+        return result.events
+
+
+class CancelIssueSerializer(ClientIssueIdSerializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class CancelIssue(BaseCommand):
+    type = "CancelIssue"
+    serializer_class = CancelIssueSerializer
+    description = "Move an issue to its workflow's CANCELLED step, if a transition allows it."
+
+    def handle(self, command: Command, data: dict[str, Any]) -> list[Event]:
+        result = services.issue_cancel(
+            issue=_issue(command, data["client_issue_id"]),
+            reason=data["reason"],
+            actor=_actor(command),
+            command_id=command.command_id,
+        )
+        return result.events
+
+
+class AddNoteSerializer(ClientIssueIdSerializer):
+    text = serializers.CharField(max_length=2000)
+
+
+class AddNote(BaseCommand):
+    type = "AddNote"
+    serializer_class = AddNoteSerializer
+    description = "Add a note (at most 2,000 characters) to an issue."
+
+    def handle(self, command: Command, data: dict[str, Any]) -> list[Event]:
+        result = services.issue_add_note(
+            issue=_issue(command, data["client_issue_id"]),
+            text=data["text"],
+            actor=_actor(command),
+            command_id=command.command_id,
+        )
+        return result.events
