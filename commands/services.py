@@ -189,7 +189,42 @@ def _claim(command_pk: int, token: str) -> Command | None:
 
 
 def command_run(command_pk: int) -> str:
-    """Run a queued command if it may run now. Returns what happened."""
+    """Run a queued command if it may run now, then the commands queued behind it for the same
+    issue, in order, in this same thread (a later wake-up for them finds them done). Returns
+    what happened to the first."""
+    outcome = _run_one(command_pk)
+    if outcome in ("not_runnable", "lease_lost"):
+        return outcome
+    command = Command.objects.only("integrator_id", "issue_key").get(pk=command_pk)
+    current = command_pk
+    for _ in range(settings.COMMANDS_CHAIN_LIMIT):
+        following = _next_queued(command, after=current)
+        if following is None or _run_one(following) in ("not_runnable", "lease_lost"):
+            return outcome
+        current = following
+    following = _next_queued(command, after=current)
+    if following is not None:
+        wake_command(following)  # a long chain: let other threads share it
+    return outcome
+
+
+def _next_queued(command: Command, *, after: int) -> int | None:
+    if not command.issue_key:
+        return None
+    return (
+        Command.objects.filter(
+            integrator_id=command.integrator_id,
+            issue_key=command.issue_key,
+            status=CommandStatus.QUEUED,
+            pk__gt=after,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _run_one(command_pk: int) -> str:
     token = uuid.uuid4().hex
     if _claim(command_pk, token) is None:
         return "not_runnable"
@@ -214,7 +249,6 @@ def command_run(command_pk: int) -> str:
         command.finished_at = timezone.now()
         command.locked_until = None
         command.save(update_fields=["status", "error", "event_ids", "finished_at", "locked_until"])
-        transaction.on_commit(lambda: _wake_next(command))
     logger.info("command %s %s %s", command.pk, command.type, command.status)
     return command.status
 
@@ -233,24 +267,6 @@ def _fail(command: Command, error: dict[str, Any]) -> None:
         },
     )
     command.event_ids = [event.id]
-
-
-def _wake_next(command: Command) -> None:
-    if not command.issue_key:
-        return
-    following = (
-        Command.objects.filter(
-            integrator_id=command.integrator_id,
-            issue_key=command.issue_key,
-            status=CommandStatus.QUEUED,
-            pk__gt=command.pk,
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if following:
-        wake_command(following)
 
 
 def commands_sweep() -> int:
