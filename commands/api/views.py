@@ -1,18 +1,18 @@
 """The command endpoint (API.md §8)."""
 
-from typing import Any
-
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commands import selectors, services
-from commands.models import CommandStatus
-from commands.registry import command_types
+from commands.api.schemas import BatchRequestDoc, BatchResultDoc, CommandDoc, command_request
+from commands.api.serializers import CommandBatchInputSerializer, CommandFilterSerializer
 from getitdone.api.envelope import success
 from getitdone.api.exceptions import flatten_errors
 from getitdone.api.pagination import ContractCursorPagination
+from getitdone.api.schema import page_of
 from getitdone.errors import DomainError
 
 
@@ -27,12 +27,22 @@ def _accepted(request: Request, accepted: services.Accepted) -> Response:
 
 
 class CommandListCreateApi(APIView):
+    @extend_schema(
+        operation_id="commands_send", tags=["commands"], request=command_request(), responses={202: CommandDoc},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, description="Kept 24 h")],
+    )  # fmt: skip
     def post(self, request: Request) -> Response:
         accepted = services.command_accept(
             integrator=request.user, body=request.data, idempotency_key=request.headers.get("Idempotency-Key")
         )
         return _accepted(request, accepted)
 
+    @extend_schema(
+        operation_id="commands_list",
+        tags=["commands"],
+        parameters=[CommandFilterSerializer],
+        responses=page_of(CommandDoc, "CommandPage"),
+    )
     def get(self, request: Request) -> Response:
         filters = CommandFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -42,20 +52,10 @@ class CommandListCreateApi(APIView):
         return paginator.get_paginated_response([services.command_representation(c) for c in page])
 
 
-class CommandFilterSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(required=False, choices=CommandStatus.values)
-    type = serializers.ChoiceField(required=False, choices=[])
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["type"].choices = command_types()
-
-
-class CommandBatchInputSerializer(serializers.Serializer):
-    commands = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=100)
-
-
 class CommandBatchApi(APIView):
+    @extend_schema(
+        operation_id="commands_send_batch", tags=["commands"], request=BatchRequestDoc, responses={202: BatchResultDoc}
+    )
     def post(self, request: Request) -> Response:
         batch = CommandBatchInputSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
@@ -82,5 +82,6 @@ class CommandBatchApi(APIView):
 
 
 class CommandDetailApi(APIView):
+    @extend_schema(operation_id="commands_get", tags=["commands"], responses=CommandDoc)
     def get(self, request: Request, command_pk: int) -> Response:
         return Response(services.command_representation(selectors.command_get(integrator=request.user, pk=command_pk)))

@@ -1,8 +1,152 @@
-"""drf-spectacular hooks."""
+"""drf-spectacular plumbing: every documented response is wrapped in the envelope, every
+operation lists the errors it can answer with, and the bearer token is an OAuth2 client
+credentials flow."""
 
 from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+
+ENVELOPE_DESCRIPTION = "Every /api/ response is this envelope; `data` holds the result."
 
 
 def drop_versioned_aliases(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -> list:
     """`/api/v1/…` repeats `/api/…` exactly; document each operation once, under `/api/`."""
     return [e for e in endpoints if not e[0].startswith("/api/v1/")]
+
+
+def page_of(serializer: type[serializers.Serializer], name: str) -> serializers.Serializer:
+    return inline_serializer(
+        name=name,
+        fields={
+            "results": serializer(many=True),
+            "next_cursor": serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page."),
+        },
+    )
+
+
+class IntegratorTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "getitdone.api.authentication.IntegratorTokenAuthentication"
+    name = "oauth2"
+
+    def get_security_definition(self, auto_schema: Any) -> dict:
+        return {
+            "type": "oauth2",
+            "description": "OAuth2 client credentials; the access token is an RS256 JWT sent as `Bearer`.",
+            "flows": {
+                "clientCredentials": {
+                    "tokenUrl": "/oauth/token",
+                    "scopes": {"read": "Read your own data", "write": "Create and change your own data"},
+                }
+            },
+        }
+
+    def get_security_requirement(self, auto_schema: Any) -> list:
+        write = auto_schema.method not in ("GET", "HEAD", "OPTIONS")
+        return [{self.name: ["write" if write else "read"]}]
+
+
+_ERRORS = {
+    "400": "Valid data, but the request cannot be done (the message says why).",
+    "401": "No, bad, expired or revoked token.",
+    "403": "The token lacks the scope, or the integrator is disabled.",
+    "404": "Not found, or not yours.",
+    "409": "Version conflict, or the same Idempotency-Key still being accepted.",
+    "413": "Body over the limit.",
+    "422": "Missing or invalid fields: `warning` names the first, `error` lists all.",
+    "429": "Rate limit; see Retry-After.",
+    "500": "Unhandled error.",
+    "503": "Maintenance or a dependency down; see Retry-After.",
+}
+
+
+def envelope_responses(result: dict, generator: Any, request: Any, public: bool) -> dict:
+    """Postprocessing hook: wrap 2xx bodies in the envelope and add the error responses."""
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["ErrorItem"] = {
+        "type": "object",
+        "properties": {
+            "field": {
+                "type": ["string", "null"],
+                "description": "Dotted path of the bad field, e.g. details.address.city",
+            },
+            "code": {"type": ["string", "null"]},
+            "message": {"type": "string"},
+        },
+        "required": ["field", "code", "message"],
+    }
+    components["ErrorEnvelope"] = {
+        "type": "object",
+        "description": ENVELOPE_DESCRIPTION,
+        "properties": {
+            "code": {"type": "integer"},
+            "status": {"type": "string", "enum": ["error"]},
+            "message": {"type": "string"},
+            "data": {"type": ["object", "null"]},
+            "warning": {
+                "description": "422: the first bad field as {code, field, value}; otherwise [].",
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "properties": {
+                            "code": {"type": ["string", "null"]},
+                            "field": {"type": "string"},
+                            "value": {"type": "string"},
+                        },
+                    },
+                    {"type": "array", "items": {}},
+                ],
+            },
+            "error": {"type": "array", "items": {"$ref": "#/components/schemas/ErrorItem"}},
+        },
+        "required": ["code", "status", "message", "warning", "error"],
+    }
+    components["Warning"] = {
+        "type": "object",
+        "properties": {"code": {"type": "string"}, "field": {"type": "string"}, "value": {"type": "string"}},
+    }
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/") or path.startswith(("/api/schema", "/api/docs", "/api/redoc")):
+            continue
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for status, response in list(responses.items()):
+                if not status.startswith("2"):
+                    continue
+                content = response.get("content", {}).get("application/json")
+                if content is None:
+                    continue
+                inner = content.get("schema", {})
+                content["schema"] = {
+                    "type": "object",
+                    "description": ENVELOPE_DESCRIPTION,
+                    "properties": {
+                        "code": {"type": "integer", "example": int(status)},
+                        "status": {"type": "string", "enum": ["success"]},
+                        "message": {"type": "string"},
+                        "data": inner,
+                        "warning": {
+                            "oneOf": [
+                                {"type": "null"},
+                                {"type": "array", "items": {"$ref": "#/components/schemas/Warning"}},
+                            ]
+                        },
+                        "error": {"type": "null"},
+                    },
+                    "required": ["code", "status", "message", "data", "warning", "error"],
+                }
+            codes = ["401", "403", "404", "429", "500", "503"]
+            if method in ("post", "put", "patch"):
+                codes += ["400", "409", "413", "422"]
+            elif operation.get("parameters"):
+                codes.append("422")
+            for code in codes:
+                responses.setdefault(
+                    code,
+                    {
+                        "description": _ERRORS[code],
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+                    },
+                )
+    return result

@@ -1,6 +1,8 @@
 """Issue endpoints (API.md §4, §5): thin views over `orders.services` and `orders.selectors`."""
 
 from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -8,7 +10,9 @@ from rest_framework.views import APIView
 
 from getitdone.api.envelope import success
 from getitdone.api.pagination import AscendingCursorPagination, ContractCursorPagination
+from getitdone.api.schema import page_of
 from orders import selectors, services
+from orders.api.schemas import FileDoc, HistoryDoc, IssueDoc
 from orders.api.serializers import (
     FileUploadInputSerializer,
     IssueCreateInputSerializer,
@@ -22,7 +26,17 @@ def _children(issue):  # noqa: ANN001
     return list(issue.children.all())
 
 
+_PAGE = [
+    OpenApiParameter("limit", int, description="Page size, default 50, at most 200"),
+    OpenApiParameter("cursor", str, description="The next_cursor of the previous page"),
+]
+
+
 class IssueListCreateApi(APIView):
+    @extend_schema(
+        operation_id="issues_list", tags=["issues"], parameters=[IssueListFilterSerializer, *_PAGE],
+        responses=page_of(IssueDoc, "IssuePage"),
+    )  # fmt: skip
     def get(self, request: Request) -> Response:
         filters = IssueListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -31,6 +45,9 @@ class IssueListCreateApi(APIView):
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response([issue_representation(i, _children(i)) for i in page])
 
+    @extend_schema(
+        operation_id="issues_create", tags=["issues"], request=IssueCreateInputSerializer, responses={201: IssueDoc}
+    )
     def post(self, request: Request) -> Response:
         serializer = IssueCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -49,12 +66,16 @@ class IssueListCreateApi(APIView):
 
 
 class IssueDetailApi(APIView):
+    @extend_schema(operation_id="issues_get", tags=["issues"], responses=IssueDoc)
     def get(self, request: Request, client_issue_id: str) -> Response:
         issue = selectors.issue_get(integrator=request.user, client_issue_id=client_issue_id)
         return Response(issue_representation(issue, _children(issue)))
 
 
 class IssueHistoryApi(APIView):
+    @extend_schema(
+        operation_id="issues_history", tags=["issues"], parameters=_PAGE, responses=page_of(HistoryDoc, "HistoryPage")
+    )
     def get(self, request: Request, client_issue_id: str) -> Response:
         issue = selectors.issue_get(integrator=request.user, client_issue_id=client_issue_id)
         paginator = AscendingCursorPagination()
@@ -65,6 +86,10 @@ class IssueHistoryApi(APIView):
 class IssueStatusApi(APIView):
     """The seed's `PUT /api/issues/status/{client_issue_id}`."""
 
+    @extend_schema(
+        operation_id="issues_change_status", tags=["issues"], request=StatusChangeInputSerializer, responses=IssueDoc,
+        description="Children follow where a transition allows; the others are listed in `warning`.",
+    )  # fmt: skip
     def put(self, request: Request, client_issue_id: str) -> Response:
         serializer = StatusChangeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -77,8 +102,11 @@ class IssueStatusApi(APIView):
 
 
 class IssueFilesApi(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser, FormParser]  # uploads; the JSON parser is not needed here
 
+    @extend_schema(
+        operation_id="issues_files_list", tags=["files"], parameters=_PAGE, responses=page_of(FileDoc, "FilePage")
+    )
     def get(self, request: Request, client_issue_id: str) -> Response:
         issue = selectors.issue_get(integrator=request.user, client_issue_id=client_issue_id)
         paginator = ContractCursorPagination()
@@ -86,6 +114,10 @@ class IssueFilesApi(APIView):
         base = request.build_absolute_uri("/")
         return paginator.get_paginated_response([file_representation(f, base) for f in page])
 
+    @extend_schema(
+        operation_id="issues_files_upload", tags=["files"], request={"multipart/form-data": FileUploadInputSerializer},
+        responses={201: FileDoc},
+    )  # fmt: skip
     def post(self, request: Request, client_issue_id: str) -> Response:
         serializer = FileUploadInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -100,12 +132,17 @@ class IssueFilesApi(APIView):
 
 
 class FileDetailApi(APIView):
+    @extend_schema(operation_id="files_get", tags=["files"], responses=FileDoc)
     def get(self, request: Request, file_id: int) -> Response:
         record = selectors.file_get(integrator=request.user, file_id=file_id)
         return Response(file_representation(record, request.build_absolute_uri("/")))
 
 
 class FileContentApi(APIView):
+    @extend_schema(
+        operation_id="files_content", tags=["files"],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )  # fmt: skip
     def get(self, request: Request, file_id: int) -> FileResponse:
         record = selectors.file_get(integrator=request.user, file_id=file_id)
         return FileResponse(

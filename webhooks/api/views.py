@@ -1,12 +1,15 @@
 """The polling feed (API.md §6) and webhook endpoint configuration (§7)."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from getitdone.api.pagination import ContractCursorPagination
+from getitdone.api.schema import page_of
 from getitdone.errors import NotFound
 from webhooks import selectors, services
+from webhooks.api.schemas import DeliveryDoc, EventDoc, EventFeedDoc, WebhookDoc, WebhookWithSecretDoc
 from webhooks.api.serializers import (
     EventFeedInputSerializer,
     WebhookCreateInputSerializer,
@@ -16,6 +19,9 @@ from webhooks.representations import delivery_representation, webhook_representa
 
 
 class EventFeedApi(APIView):
+    @extend_schema(
+        operation_id="events_list", tags=["events"], parameters=[EventFeedInputSerializer], responses=EventFeedDoc
+    )
     def get(self, request: Request) -> Response:
         params = EventFeedInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -30,6 +36,7 @@ class EventFeedApi(APIView):
 
 
 class EventDetailApi(APIView):
+    @extend_schema(operation_id="events_get", tags=["events"], responses=EventDoc)
     def get(self, request: Request, event_id: str) -> Response:
         event = selectors.event_get(integrator=request.user, event_id=event_id)
         if event is None:
@@ -38,11 +45,18 @@ class EventDetailApi(APIView):
 
 
 class WebhookListCreateApi(APIView):
+    @extend_schema(operation_id="webhooks_list", tags=["webhooks"], responses=page_of(WebhookDoc, "WebhookPage"))
     def get(self, request: Request) -> Response:
         paginator = ContractCursorPagination()
         page = paginator.paginate_queryset(selectors.webhook_list(integrator=request.user), request, view=self)
         return paginator.get_paginated_response([webhook_representation(e) for e in page])
 
+    @extend_schema(
+        operation_id="webhooks_create",
+        tags=["webhooks"],
+        request=WebhookCreateInputSerializer,
+        responses={201: WebhookWithSecretDoc},
+    )
     def post(self, request: Request) -> Response:
         serializer = WebhookCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -51,10 +65,14 @@ class WebhookListCreateApi(APIView):
 
 
 class WebhookDetailApi(APIView):
+    @extend_schema(operation_id="webhooks_get", tags=["webhooks"], responses=WebhookDoc)
     def get(self, request: Request, webhook_id: int) -> Response:
         endpoint = selectors.webhook_get(integrator=request.user, webhook_id=webhook_id)
         return Response(webhook_representation(endpoint))
 
+    @extend_schema(
+        operation_id="webhooks_update", tags=["webhooks"], request=WebhookUpdateInputSerializer, responses=WebhookDoc
+    )
     def patch(self, request: Request, webhook_id: int) -> Response:
         endpoint = selectors.webhook_get(integrator=request.user, webhook_id=webhook_id)
         serializer = WebhookUpdateInputSerializer(data=request.data)
@@ -62,12 +80,16 @@ class WebhookDetailApi(APIView):
         endpoint = services.webhook_update(endpoint=endpoint, **serializer.validated_data)
         return Response(webhook_representation(endpoint))
 
+    @extend_schema(operation_id="webhooks_delete", tags=["webhooks"], responses={200: None})
     def delete(self, request: Request, webhook_id: int) -> Response:
         selectors.webhook_get(integrator=request.user, webhook_id=webhook_id).delete()
         return Response(None)
 
 
 class WebhookRotateSecretApi(APIView):
+    @extend_schema(
+        operation_id="webhooks_rotate_secret", tags=["webhooks"], request=None, responses=WebhookWithSecretDoc
+    )
     def post(self, request: Request, webhook_id: int) -> Response:
         endpoint = selectors.webhook_get(integrator=request.user, webhook_id=webhook_id)
         endpoint = services.webhook_rotate_secret(endpoint=endpoint)
@@ -75,6 +97,7 @@ class WebhookRotateSecretApi(APIView):
 
 
 class WebhookTestApi(APIView):
+    @extend_schema(operation_id="webhooks_test", tags=["webhooks"], request=None, responses={202: DeliveryDoc})
     def post(self, request: Request, webhook_id: int) -> Response:
         endpoint = selectors.webhook_get(integrator=request.user, webhook_id=webhook_id)
         delivery = services.webhook_send_test(endpoint=endpoint)
@@ -82,6 +105,9 @@ class WebhookTestApi(APIView):
 
 
 class DeliveryListApi(APIView):
+    @extend_schema(
+        operation_id="webhooks_deliveries_list", tags=["webhooks"], responses=page_of(DeliveryDoc, "DeliveryPage")
+    )
     def get(self, request: Request, webhook_id: int) -> Response:
         endpoint = selectors.webhook_get(integrator=request.user, webhook_id=webhook_id)
         paginator = ContractCursorPagination()
@@ -90,6 +116,9 @@ class DeliveryListApi(APIView):
 
 
 class DeliveryRetryApi(APIView):
+    @extend_schema(
+        operation_id="webhooks_deliveries_retry", tags=["webhooks"], request=None, responses={202: DeliveryDoc}
+    )
     def post(self, request: Request, webhook_id: int, delivery_id: int) -> Response:
         endpoint = selectors.webhook_get(integrator=request.user, webhook_id=webhook_id)
         delivery = services.delivery_retry(delivery=selectors.delivery_get(endpoint=endpoint, delivery_id=delivery_id))

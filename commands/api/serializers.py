@@ -1,0 +1,19 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from commands.models import CommandStatus
+from commands.registry import command_types
+
+
+class CommandFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(required=False, choices=CommandStatus.values)
+    type = serializers.ChoiceField(required=False, choices=[])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["type"].choices = command_types()
+
+
+class CommandBatchInputSerializer(serializers.Serializer):
+    commands = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=100)
