@@ -274,18 +274,20 @@ def _update_health(endpoint: WebhookEndpoint, result: transport.PostResult, now:
         )
 
 
-def deliveries_due_count() -> int:
+def deliveries_due() -> bool:
     now = timezone.now()
     return (
-        Delivery.objects.filter(_claimable(now)).filter(Q(endpoint__isnull=True) | Q(endpoint__is_active=True)).count()
+        Delivery.objects.filter(_claimable(now))
+        .filter(Q(endpoint__isnull=True) | Q(endpoint__is_active=True))
+        .exists()
     )
 
 
-def deliveries_sweep() -> int:
+def deliveries_sweep() -> bool:
     """Beat's safety net: retries whose time has come, wake-ups lost with a broker outage,
-    leases of dead workers. If anything is due, wake a drain. Returns how many are due."""
-    due = deliveries_due_count()
+    leases of dead workers. If anything is due, wake a drain. Returns whether anything was."""
+    due = deliveries_due()
     if due:
         wake_drain(force=True)
-        logger.info("sweep: %s deliveries due, drain woken", due)
+        logger.debug("sweep: deliveries due, drain woken")
     return due

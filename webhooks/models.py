@@ -128,6 +128,12 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["next_attempt_at"], name="delivery_due_idx", condition=models.Q(status="pending")),
             models.Index(fields=["endpoint", "-id"], name="delivery_endpoint_idx"),
+            # Live leases, counted per URL by every claim (the per-receiver in-flight cap).
+            models.Index(
+                fields=["url", "locked_until"],
+                name="delivery_leased_idx",
+                condition=models.Q(status="pending", locked_until__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

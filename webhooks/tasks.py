@@ -21,7 +21,7 @@ def deliver(delivery_id: int) -> str:
 
 
 @shared_task(name="webhooks.sweep_deliveries", ignore_result=True)
-def sweep_deliveries() -> int:
+def sweep_deliveries() -> bool:
     return deliveries_sweep()
 
 

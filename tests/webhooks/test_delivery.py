@@ -210,7 +210,9 @@ def test_sweep_counts_what_is_due_including_expired_leases(auth_client, integrat
     Delivery.objects.filter(pk=held.pk).update(locked_until=timezone.now() + timedelta(seconds=60))
     Delivery.objects.filter(pk=dead.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
-    assert deliveries_sweep() == 1  # the dead worker's lease ran out; the live one's did not
+    assert deliveries_sweep() is True  # the dead worker's lease ran out
+    Delivery.objects.filter(pk=dead.pk).update(status="succeeded")
+    assert deliveries_sweep() is False  # the live lease is not due
 
 
 def test_drain_sends_a_backlog_in_batches(auth_client, integrator, receiver, delivery, settings):
