@@ -277,9 +277,7 @@ def _update_health(endpoint: WebhookEndpoint, result: transport.PostResult, now:
 def deliveries_due() -> bool:
     now = timezone.now()
     return (
-        Delivery.objects.filter(_claimable(now))
-        .filter(Q(endpoint__isnull=True) | Q(endpoint__is_active=True))
-        .exists()
+        Delivery.objects.filter(_claimable(now)).filter(Q(endpoint__isnull=True) | Q(endpoint__is_active=True)).exists()
     )
 
 
