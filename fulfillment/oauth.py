@@ -7,21 +7,25 @@
 - Only an active integrator's application gets tokens, and only the scopes it was granted.
 """
 
+import base64
 import hashlib
 import json
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote_plus
 
 import jwt
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
+from django.http import JsonResponse
 from oauth2_provider.generators import BaseHashGenerator
 from oauth2_provider.models import AccessToken
 from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import SettingsScopes
+from oauth2_provider.views import IntrospectTokenView
 
 from fulfillment.keys import signing_key
 
@@ -108,3 +112,31 @@ def jwt_access_token_generator(request: Any, refresh_token: bool = False) -> str
         "scope": " ".join(request.scopes or []),
     }
     return jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"typ": "at+jwt", "kid": key.kid})
+
+
+class OwnTokensIntrospectView(IntrospectTokenView):
+    """RFC 7662 introspection, answering only about the caller's own tokens: another client's
+    token is reported inactive, so introspection reveals nothing across integrators."""
+
+    def post(self, request: Any, *args: Any, **kwargs: Any) -> JsonResponse:
+        response = super().post(request, *args, **kwargs)
+        caller = _client_id_of(request)
+        if response.status_code == 200:
+            body = json.loads(response.content)
+            if body.get("active") and body.get("client_id") != caller:
+                return JsonResponse({"active": False})
+        return response
+
+    def get(self, request: Any, *args: Any, **kwargs: Any) -> JsonResponse:
+        return JsonResponse({"error": "invalid_request", "error_description": "Use POST."}, status=405)
+
+
+def _client_id_of(request: Any) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(header.split(" ", 1)[1]).decode()
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return unquote_plus(decoded.split(":", 1)[0])
+    return request.POST.get("client_id")

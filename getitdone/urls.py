@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from oauth2_provider import views as oauth_views
 
 from fulfillment.keys import jwks
+from fulfillment.oauth import OwnTokensIntrospectView
 from getitdone.api import health
 
 api_patterns: list = [
@@ -34,7 +35,7 @@ oauth_patterns = [
     path("token", oauth_views.TokenView.as_view(), name="token"),
     path("token/", oauth_views.TokenView.as_view()),
     path("revoke_token/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
-    path("introspect/", oauth_views.IntrospectTokenView.as_view(), name="introspect"),
+    path("introspect/", OwnTokensIntrospectView.as_view(), name="introspect"),
 ]
 
 urlpatterns = [

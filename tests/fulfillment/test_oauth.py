@@ -175,3 +175,11 @@ def test_disabled_integrator_gets_no_token_and_its_tokens_get_403(api_client, in
     )
     assert refused.status_code == 401
     assert refused.json()["error"] == "invalid_client"
+
+
+def test_introspection_says_nothing_about_another_integrators_token(api_client, integrator, other_integrator):
+    theirs = obtain_token(api_client, other_integrator)
+    c = _creds(integrator)
+    basic = base64.b64encode(f"{c.client_id}:{c.client_secret}".encode()).decode()
+    response = api_client.post("/oauth/introspect/", {"token": theirs}, HTTP_AUTHORIZATION=f"Basic {basic}")
+    assert response.status_code == 200 and response.json() == {"active": False}
