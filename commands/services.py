@@ -27,6 +27,7 @@ from commands.models import Command, CommandStatus, IdempotencyRecord
 from commands.registry import command_class, command_types
 from fulfillment.models import Integrator
 from getitdone.errors import DomainError, InvalidInput, VersionConflict
+from getitdone.formats import iso_timestamp as ts
 from webhooks import catalogue
 from webhooks.services import publish
 
@@ -132,9 +133,6 @@ def command_accept(*, integrator: Integrator, body: dict[str, Any], idempotency_
 
 
 def command_representation(command: Command) -> dict[str, Any]:
-    def ts(value: Any) -> str | None:
-        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None
-
     return {
         "id": command.pk,
         "command_id": command.command_id,

@@ -8,11 +8,12 @@ from django.conf import settings
 from django.urls import reverse
 
 from fulfillment.graph import workflow_graph
+from getitdone.formats import iso_timestamp
 from orders.models import Issue, IssueFile, StatusChange
 
 
 def timestamp(value: datetime) -> str:
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_timestamp(value)
 
 
 def issue_representation(issue: Issue, children: list[Issue] | None = None) -> dict[str, Any]:

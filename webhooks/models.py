@@ -5,6 +5,8 @@ import time
 
 from django.db import models
 
+from getitdone.formats import iso_timestamp
+
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -59,7 +61,7 @@ class Event(models.Model):
         return {
             "id": self.id,
             "type": self.type,
-            "timestamp": self.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "timestamp": iso_timestamp(self.created_at),
             "sequence": self.sequence,
             "api_version": self.api_version,
             "data": self.data,

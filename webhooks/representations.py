@@ -2,11 +2,10 @@
 
 from typing import Any
 
+from getitdone.formats import iso_timestamp
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 
-
-def _ts(value: Any) -> str | None:
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None
+_ts = iso_timestamp
 
 
 def webhook_representation(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dict[str, Any]:

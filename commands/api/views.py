@@ -11,7 +11,7 @@ from commands.api.schemas import BatchRequestDoc, BatchResultDoc, CommandDoc, co
 from commands.api.serializers import CommandBatchInputSerializer, CommandFilterSerializer
 from getitdone.api.envelope import success
 from getitdone.api.exceptions import flatten_errors
-from getitdone.api.pagination import ContractCursorPagination
+from getitdone.api.pagination import paginated
 from getitdone.api.schema import page_of
 from getitdone.errors import DomainError
 
@@ -46,10 +46,8 @@ class CommandListCreateApi(APIView):
     def get(self, request: Request) -> Response:
         filters = CommandFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = ContractCursorPagination()
         queryset = selectors.command_list(integrator=request.user, **filters.validated_data)
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response([services.command_representation(c) for c in page])
+        return paginated(request, self, queryset, services.command_representation)
 
 
 class CommandBatchApi(APIView):

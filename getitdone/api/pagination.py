@@ -1,6 +1,7 @@
 """Cursor pagination in the contract's shape: `data = {"results": [...], "next_cursor": ...}`,
 query parameters `limit` (default 50, at most 200) and `cursor`."""
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -43,3 +44,16 @@ class ContractCursorPagination(CursorPagination):
 
 class AscendingCursorPagination(ContractCursorPagination):
     ordering = "id"
+
+
+def paginated(
+    request: Any,
+    view: Any,
+    queryset: Any,
+    render: Callable[[Any], dict],
+    pagination: type[ContractCursorPagination] = ContractCursorPagination,
+) -> Response:
+    """One page of `queryset`, each item rendered, in the contract's list shape."""
+    paginator = pagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response([render(item) for item in page])

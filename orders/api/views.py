@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from getitdone.api.envelope import success
-from getitdone.api.pagination import AscendingCursorPagination, ContractCursorPagination
+from getitdone.api.pagination import AscendingCursorPagination, paginated
 from getitdone.api.schema import page_of
 from orders import selectors, services
 from orders.api.schemas import FileDoc, HistoryDoc, IssueDoc
@@ -41,9 +41,7 @@ class IssueListCreateApi(APIView):
         filters = IssueListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.issue_list(integrator=request.user, **filters.validated_data)
-        paginator = ContractCursorPagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response([issue_representation(i, _children(i)) for i in page])
+        return paginated(request, self, queryset, lambda i: issue_representation(i, _children(i)))
 
     @extend_schema(
         operation_id="issues_create", tags=["issues"], request=IssueCreateInputSerializer, responses={201: IssueDoc}
@@ -78,9 +76,9 @@ class IssueHistoryApi(APIView):
     )
     def get(self, request: Request, client_issue_id: str) -> Response:
         issue = selectors.issue_get(integrator=request.user, client_issue_id=client_issue_id)
-        paginator = AscendingCursorPagination()
-        page = paginator.paginate_queryset(selectors.issue_history(issue=issue), request, view=self)
-        return paginator.get_paginated_response([history_representation(c) for c in page])
+        return paginated(
+            request, self, selectors.issue_history(issue=issue), history_representation, AscendingCursorPagination
+        )
 
 
 class IssueStatusApi(APIView):
@@ -109,10 +107,8 @@ class IssueFilesApi(APIView):
     )
     def get(self, request: Request, client_issue_id: str) -> Response:
         issue = selectors.issue_get(integrator=request.user, client_issue_id=client_issue_id)
-        paginator = ContractCursorPagination()
-        page = paginator.paginate_queryset(selectors.issue_files(issue=issue), request, view=self)
         base = request.build_absolute_uri("/")
-        return paginator.get_paginated_response([file_representation(f, base) for f in page])
+        return paginated(request, self, selectors.issue_files(issue=issue), lambda f: file_representation(f, base))
 
     @extend_schema(
         operation_id="issues_files_upload", tags=["files"], request={"multipart/form-data": FileUploadInputSerializer},

@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from getitdone.api.pagination import ContractCursorPagination
+from getitdone.api.pagination import paginated
 from getitdone.api.schema import page_of
 from getitdone.errors import NotFound
 from webhooks import selectors, services
@@ -47,9 +47,7 @@ class EventDetailApi(APIView):
 class WebhookListCreateApi(APIView):
     @extend_schema(operation_id="webhooks_list", tags=["webhooks"], responses=page_of(WebhookDoc, "WebhookPage"))
     def get(self, request: Request) -> Response:
-        paginator = ContractCursorPagination()
-        page = paginator.paginate_queryset(selectors.webhook_list(integrator=request.user), request, view=self)
-        return paginator.get_paginated_response([webhook_representation(e) for e in page])
+        return paginated(request, self, selectors.webhook_list(integrator=request.user), webhook_representation)
 
     @extend_schema(
         operation_id="webhooks_create",
@@ -110,9 +108,7 @@ class DeliveryListApi(APIView):
     )
     def get(self, request: Request, webhook_id: int) -> Response:
         endpoint = selectors.webhook_get(integrator=request.user, webhook_id=webhook_id)
-        paginator = ContractCursorPagination()
-        page = paginator.paginate_queryset(selectors.delivery_list(endpoint=endpoint), request, view=self)
-        return paginator.get_paginated_response([delivery_representation(d) for d in page])
+        return paginated(request, self, selectors.delivery_list(endpoint=endpoint), delivery_representation)
 
 
 class DeliveryRetryApi(APIView):
