@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import serializers
@@ -123,7 +124,7 @@ def command_accept(*, integrator: Integrator, body: dict[str, Any], idempotency_
                 record.status_code = 202
                 record.response = command_representation(command)
                 record.save(update_fields=["status_code", "response"])
-            transaction.on_commit(lambda: wake_command(command.pk))
+            transaction.on_commit(lambda: wake_for(command))
     except BaseException:
         if record is not None:
             record.delete()
@@ -147,14 +148,61 @@ def command_representation(command: Command) -> dict[str, Any]:
     }
 
 
-def wake_command(command_pk: int) -> None:
-    """Best effort: with the broker down the sweep wakes queued commands later."""
-    from commands.tasks import run_command
+def wake_for(command: Command, *, force: bool = False) -> None:
+    """Tell a worker that this command's issue has work. Coalesced per issue: while a wake-up
+    is pending, more commands for that issue need none (the runner clears the flag before it
+    looks for the next command). Best effort: with the broker down the sweep wakes it later."""
+    from commands.tasks import run_command, run_issue
 
+    if not command.issue_key:
+        _send(run_command, [command.pk])
+        return
+    flag = _wake_flag(command.integrator_id, command.issue_key)
+    wanted = force or cache.add(flag, 1, timeout=settings.COMMANDS_WAKE_COALESCE_SECONDS)
+    if wanted and not _send(run_issue, [command.integrator_id, command.issue_key]):
+        cache.delete(flag)  # nobody was woken: let the next command try again
+
+
+def _wake_flag(integrator_id: int, issue_key: str) -> str:
+    digest = hashlib.sha1(issue_key.encode()).hexdigest()  # keys are free text; cache keys are not
+    return f"commands:wake:{integrator_id}:{digest}"
+
+
+def _send(task: Any, args: list) -> bool:
     try:
-        run_command.apply_async(args=[command_pk], retry=False)
-    except Exception as exc:
-        logger.warning("could not enqueue command %s (%s); the sweep will", command_pk, exc)
+        task.apply_async(args=args, retry=False)
+        return True
+    except Exception as exc:  # the broker is down; the sweep wakes queued commands later
+        logger.warning("could not enqueue %s%s (%s); the sweep will", task.name, args, exc)
+        return False
+
+
+def commands_run_for_issue(integrator_id: int, issue_key: str) -> int:
+    """Run an issue's queued commands in acceptance order, until none is left or an earlier one
+    is running elsewhere (that runner carries on). Returns how many ran."""
+    flag = _wake_flag(integrator_id, issue_key)
+    ran = 0
+    for _ in range(settings.COMMANDS_CHAIN_LIMIT):
+        cache.delete(flag)  # before looking, so a command accepted after the look wakes us again
+        head = (
+            Command.objects.filter(
+                integrator_id=integrator_id,
+                issue_key=issue_key,
+                status__in=[CommandStatus.QUEUED, CommandStatus.RUNNING],
+            )
+            .order_by("pk")
+            .values_list("pk", "status")
+            .first()
+        )
+        if head is None or head[1] == CommandStatus.RUNNING:
+            return ran
+        if _run_one(head[0]) in ("not_runnable", "lease_lost"):
+            return ran
+        ran += 1
+    # A long queue for one issue: hand the rest to the next free thread.
+    command = Command(integrator_id=integrator_id, issue_key=issue_key)
+    wake_for(command, force=True)
+    return ran
 
 
 def _claim(command_pk: int, token: str) -> Command | None:
@@ -187,39 +235,14 @@ def _claim(command_pk: int, token: str) -> Command | None:
 
 
 def command_run(command_pk: int) -> str:
-    """Run a queued command if it may run now, then the commands queued behind it for the same
-    issue, in order, in this same thread (a later wake-up for them finds them done). Returns
-    what happened to the first."""
+    """Run a queued command if it may run now (every earlier command for its issue is done),
+    then whatever is queued behind it for that issue. Returns what happened to the first."""
     outcome = _run_one(command_pk)
-    if outcome in ("not_runnable", "lease_lost"):
-        return outcome
-    command = Command.objects.only("integrator_id", "issue_key").get(pk=command_pk)
-    current = command_pk
-    for _ in range(settings.COMMANDS_CHAIN_LIMIT):
-        following = _next_queued(command, after=current)
-        if following is None or _run_one(following) in ("not_runnable", "lease_lost"):
-            return outcome
-        current = following
-    following = _next_queued(command, after=current)
-    if following is not None:
-        wake_command(following)  # a long chain: let other threads share it
+    if outcome not in ("not_runnable", "lease_lost"):
+        command = Command.objects.only("integrator_id", "issue_key").get(pk=command_pk)
+        if command.issue_key:
+            commands_run_for_issue(command.integrator_id, command.issue_key)
     return outcome
-
-
-def _next_queued(command: Command, *, after: int) -> int | None:
-    if not command.issue_key:
-        return None
-    return (
-        Command.objects.filter(
-            integrator_id=command.integrator_id,
-            issue_key=command.issue_key,
-            status=CommandStatus.QUEUED,
-            pk__gt=after,
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
 
 
 def _run_one(command_pk: int) -> str:
@@ -229,7 +252,7 @@ def _run_one(command_pk: int) -> str:
     with transaction.atomic():
         # The row lock makes a second runner (after a lease ran out) wait here, then see that
         # the command is no longer its own.
-        command = Command.objects.select_for_update().select_related("integrator").get(pk=command_pk)
+        command = Command.objects.select_for_update(of=("self",)).select_related("integrator").get(pk=command_pk)
         if command.status != CommandStatus.RUNNING or command.lease_token != token:
             return "lease_lost"
         handler = command_class(command.type)()
@@ -277,12 +300,12 @@ def commands_sweep() -> int:
     waiting = Command.objects.filter(
         status=CommandStatus.QUEUED, created_at__lt=now - timedelta(seconds=settings.COMMANDS_REQUEUE_AFTER)
     )
-    # Per issue, only the first queued command can run; waking the others would only find that.
-    firsts: dict[tuple[int, str], int] = {}
-    for pk, integrator_id, key in waiting.order_by("pk").values_list("pk", "integrator_id", "issue_key")[:1000]:
-        firsts.setdefault((integrator_id, key or f"#{pk}"), pk)
-    for pk in firsts.values():
-        wake_command(pk)
+    # One wake-up per issue: its runner takes the queue in order.
+    firsts: dict[tuple[int, str], Command] = {}
+    for command in waiting.order_by("pk").only("pk", "integrator_id", "issue_key")[:1000]:
+        firsts.setdefault((command.integrator_id, command.issue_key or f"#{command.pk}"), command)
+    for command in firsts.values():
+        wake_for(command, force=True)
     return requeued + len(firsts)
 
 
@@ -293,7 +316,7 @@ def command_retry(*, command: Command) -> Command:
     command.error = None
     command.finished_at = None
     command.save(update_fields=["status", "error", "finished_at"])
-    transaction.on_commit(lambda: wake_command(command.pk))
+    transaction.on_commit(lambda: wake_for(command, force=True))
     return command
 
 

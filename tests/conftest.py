@@ -65,3 +65,25 @@ def step_id(workflow, value: str) -> int:
 
 
 pytest_plugins = ["tests.processes"]
+
+
+@pytest.fixture(autouse=True)
+def _sequences_at_statement_end(request):
+    """Tests inside one rolled-back transaction never COMMIT, so the commit-time sequence
+    trigger would never fire: make it fire at statement end there. Tests with real transactions
+    (transaction=True) keep the commit-time behaviour they exist to check."""
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = marker is not None or "db" in request.fixturenames
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+        "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+    )
+    if not uses_db or transactional:
+        yield
+        return
+    request.getfixturevalue("db")
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    yield

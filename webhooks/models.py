@@ -23,10 +23,15 @@ def new_event_id() -> str:
 class EventSequence(models.Model):
     """Per-integrator counter behind `Event.sequence`.
 
-    `publish` increments it with an UPDATE, which holds the row lock until the publishing
-    transaction ends. A second transaction of the same integrator waits for that commit before
-    it gets the next number, so sequence order is commit order: a poller that has seen N can
-    never later find a committed event below N.
+    The increment holds the counter's row lock until the publishing transaction ends, so a
+    second transaction of the same integrator gets the next number only after the first has
+    committed: sequence order is commit order, and a poller that has seen N can never later
+    find a committed event below N.
+
+    On PostgreSQL the number is taken as late as possible, by a deferred constraint trigger that
+    runs at COMMIT (migration 0004): the lock is then held for the commit alone, not for the
+    rest of the publishing transaction. Elsewhere (SQLite, which serializes writers anyway)
+    `publish` takes it at insert.
     """
 
     integrator = models.OneToOneField("fulfillment.Integrator", primary_key=True, on_delete=models.CASCADE)
@@ -40,7 +45,8 @@ class Event(models.Model):
     id = models.CharField(primary_key=True, max_length=40, default=new_event_id, editable=False)
     integrator = models.ForeignKey("fulfillment.Integrator", on_delete=models.CASCADE, related_name="events")
     type = models.CharField(max_length=60, db_index=True)
-    sequence = models.BigIntegerField()
+    # Null only inside the publishing transaction, until the commit-time trigger stamps it.
+    sequence = models.BigIntegerField(null=True, blank=True)
     api_version = models.CharField(max_length=10, default="1")
     data = models.JSONField()
     # Lets admin show an issue's events; the payload itself carries what integrators need.

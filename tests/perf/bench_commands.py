@@ -6,7 +6,7 @@ the default worker settings (one worker process, thread pool of 16, as in the Pr
    while no worker runs; then the worker starts: N over first start to last success.
 2. Latency: commands accepted at half that rate with the worker running: accepted→succeeded
    p50/p99 (finished_at - created_at).
-Env: BENCH_COMMANDS (2000), BENCH_ISSUES (100), BENCH_THREADS (16), BENCH_SECONDS (10).
+Env: BENCH_COMMANDS (2000), BENCH_ISSUES (100), BENCH_THREADS (16), BENCH_PROCESSES (1), BENCH_SECONDS (10).
 """
 
 import os
@@ -21,6 +21,7 @@ from tests.perf._harness import percentile, prepare_environment, print_rows, sta
 COMMANDS = int(os.environ.get("BENCH_COMMANDS", "2000"))
 ISSUES = int(os.environ.get("BENCH_ISSUES", "100"))
 THREADS = int(os.environ.get("BENCH_THREADS", "16"))
+PROCESSES = int(os.environ.get("BENCH_PROCESSES", "1"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 
 
@@ -58,7 +59,7 @@ def main() -> None:
                 raise SystemExit("commands did not finish in 300 s")
             time.sleep(0.2)
 
-    workers = start_workers(env, 1, THREADS, "commands,webhooks,default")
+    workers = start_workers(env, PROCESSES, THREADS, "commands,webhooks,default")
     try:
         wait_done()
         backlog = list(Command.objects.values_list("status", "started_at", "finished_at"))
@@ -82,7 +83,7 @@ def main() -> None:
     timed = Command.objects.filter(id__gt=latest).values_list("created_at", "finished_at")
     latencies = [(f - c).total_seconds() for c, f in timed]
     print_rows(
-        f"commands: {COMMANDS} over {ISSUES} issues, 1 worker process × {THREADS} threads",
+        f"commands: {COMMANDS} over {ISSUES} issues, {PROCESSES} worker process(es) × {THREADS} threads",
         [
             ("accepted/s (one client, no worker)", f"{accept_rate:.0f}"),
             ("accepted→succeeded/s (backlog)", f"{rate:.0f}  (target ≥ 300)"),
