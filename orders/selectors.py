@@ -2,9 +2,11 @@
 
 from datetime import datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 
+from fulfillment.graph import workflow_graph
 from fulfillment.models import Integrator
+from fulfillment.selectors import workflows_for
 from getitdone.errors import NotFound
 from orders.models import Issue, IssueFile, StatusChange
 
@@ -38,8 +40,10 @@ def issue_list(
         .prefetch_related(_children_prefetch())
     )
     if status:
-        wanted = status.strip()
-        qs = qs.filter(Q(step__value__iexact=wanted) | Q(step__name__iexact=wanted))
+        # The same resolution as a status change: value, name or frontend name, ignoring case,
+        # accents and surrounding spaces, in each workflow the integrator may use.
+        graphs = (workflow_graph(w) for w in workflows_for(integrator))
+        qs = qs.filter(step_id__in=[step for g in graphs if (step := g.resolve(status)) is not None])
     if category:
         qs = qs.filter(step__category=category)
     if updated_after:

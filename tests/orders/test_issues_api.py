@@ -186,8 +186,10 @@ def test_list_paginates_each_issue_once_newest_first(auth_client, delivery):
 def test_list_filters(auth_client, delivery):
     create(auth_client, "a")
     create(auth_client, "b", status="Por asignar")
-    by_status = auth_client.get("/api/issues?status=TO_BE_ASSIGNED").json()["data"]["results"]
-    assert [i["client_issue_id"] for i in by_status] == ["b"]
+    for spelling in ("TO_BE_ASSIGNED", "por asignar", "Pór Asignar "):
+        by_status = auth_client.get("/api/issues", {"status": spelling}).json()["data"]["results"]
+        assert [i["client_issue_id"] for i in by_status] == ["b"], spelling
+    assert auth_client.get("/api/issues?status=Nowhere").json()["data"]["results"] == []
     by_category = auth_client.get("/api/issues?category=TO_DO").json()["data"]["results"]
     assert [i["client_issue_id"] for i in by_category] == ["a"]
     later = auth_client.get("/api/issues?updated_after=2999-01-01T00:00:00Z").json()["data"]["results"]
