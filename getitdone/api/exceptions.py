@@ -1,9 +1,9 @@
-"""API errors and the DRF exception handler that puts every one of them in the envelope."""
+"""The DRF exception handler that puts every error in the envelope: DRF's own exceptions and
+the services' DomainErrors (getitdone.errors) alike."""
 
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -11,34 +11,6 @@ from getitdone.api.envelope import default_message, failure
 from getitdone.errors import DomainError
 
 NON_FIELD = "non_field_errors"
-
-
-class RequestFailed(exceptions.APIException):
-    """400: the data was valid but the request cannot be done (e.g. no such transition)."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = _("The request could not be completed.")
-    default_code = "request_failed"
-
-
-class Conflict(exceptions.APIException):
-    """409: an optimistic-lock conflict, or the same idempotency key still being accepted."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = _("The resource changed; fetch it again and retry.")
-    default_code = "conflict"
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = _("The request body is too large.")
-    default_code = "payload_too_large"
-
-
-class ServiceUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = _("The service is temporarily unavailable.")
-    default_code = "service_unavailable"
 
 
 # Statuses whose default message says all there is to say: their `error` list stays empty.
