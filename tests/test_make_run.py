@@ -59,11 +59,31 @@ def test_make_run_serves_the_demo(tmp_path):
         )
         assert token.status_code == 200, token.text
         assert token.json()["token_type"] == "Bearer"
-        # The worker and beat came up beside web.
+        # The worker and beat came up beside web, and the worker runs commands off the embedded
+        # broker against the embedded database.
         deadline = time.monotonic() + 30
         while not ("celery@" in log.read_text() and "beat: Starting" in log.read_text()):
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.5)
+        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        for n in range(3):
+            sent = requests.post(
+                f"{base}/api/commands", json={"type": "CreateIssue", "client_issue_id": f"run-{n}"}, headers=auth,
+                timeout=10,
+            )  # fmt: skip
+            assert sent.status_code == 202, sent.text
+
+        def created() -> bool:
+            return all(
+                requests.get(f"{base}/api/issues/run-{n}", headers=auth, timeout=10).status_code == 200
+                for n in range(3)
+            )
+
+        deadline = time.monotonic() + 60
+        while not created():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        assert "Traceback" not in log.read_text()
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:
