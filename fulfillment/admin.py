@@ -65,7 +65,17 @@ class MaintenanceModeAdmin(admin.ModelAdmin):
 class StepInline(admin.TabularInline):
     model = Step
     extra = 0
-    fields = ("position", "name", "value", "category", "name_frontend", "description_frontend", "color", "description")
+    fields = (
+        "position", "name", "value", "category", "name_frontend", "description_frontend", "color", "description",
+        "timeout_seconds", "timeout_transition",
+    )  # fmt: skip
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "timeout_transition":
+            kwargs["queryset"] = Transition.objects.filter(
+                workflow_id=request.resolver_match.kwargs.get("object_id")
+            ).select_related("from_step", "to_step")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class TransitionInline(admin.TabularInline):

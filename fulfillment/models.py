@@ -138,6 +138,17 @@ class Step(models.Model):
     description_frontend = models.TextField(blank=True, default="")
     color = models.CharField(max_length=7, default="#9E9E9E", help_text=_("#RRGGBB"))
     position = models.PositiveIntegerField(default=0, help_text=_("Display order."))
+    # Step SLA: an issue left in this step longer than this is moved along timeout_transition
+    # by the system (e.g. cancel an order nobody assigned within 30 minutes).
+    timeout_seconds = models.PositiveIntegerField(null=True, blank=True, help_text=_("Step SLA, in seconds."))
+    timeout_transition = models.ForeignKey(
+        "Transition",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Taken by the system when the SLA runs out; must leave this step."),
+    )
 
     class Meta:
         ordering = ["workflow_id", "position", "id"]
@@ -153,6 +164,10 @@ class Step(models.Model):
 
         if self.color and not re.fullmatch(r"#[0-9A-Fa-f]{6}", self.color):
             raise ValidationError({"color": _("Use #RRGGBB.")})
+        if self.timeout_transition_id and self.timeout_transition.from_step_id != self.pk:
+            raise ValidationError({"timeout_transition": _("The transition must leave this step.")})
+        if bool(self.timeout_seconds) != bool(self.timeout_transition_id):
+            raise ValidationError({"timeout_seconds": _("Give both the timeout and its transition, or neither.")})
 
 
 class Transition(models.Model):

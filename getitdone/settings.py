@@ -118,6 +118,7 @@ CELERY_BEAT_SCHEDULE = {
     "prune-events": {"task": "webhooks.prune_events", "schedule": 3600.0},
     "sweep-commands": {"task": "commands.sweep", "schedule": env.float("COMMANDS_SWEEP_INTERVAL", 2.0)},
     "prune-idempotency-keys": {"task": "commands.prune_idempotency_keys", "schedule": 3600.0},
+    "apply-step-timeouts": {"task": "orders.apply_step_timeouts", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Issue(models.Model):
@@ -13,6 +14,7 @@ class Issue(models.Model):
     webhook_url = models.URLField(max_length=500, blank=True, default="")
     details = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)
+    step_entered_at = models.DateTimeField(default=timezone.now, help_text="When the issue entered its step.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -27,6 +29,7 @@ class Issue(models.Model):
             ),
         ]
         indexes = [
+            models.Index(fields=["step", "step_entered_at"], name="issue_step_sla_idx"),
             models.Index(fields=["integrator", "parent", "-id"], name="issue_list_idx"),
             models.Index(fields=["integrator", "updated_at"], name="issue_updated_idx"),
         ]

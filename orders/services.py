@@ -4,6 +4,7 @@ none of them re-implements a rule."""
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import filetype
@@ -11,12 +12,13 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from fulfillment.graph import WorkflowGraph, workflow_graph
 from fulfillment.models import Integrator
 from fulfillment.selectors import workflow_for
-from getitdone.errors import InvalidInput, NotAllowed, PayloadTooLarge, VersionConflict
+from getitdone.errors import DomainError, InvalidInput, NotAllowed, PayloadTooLarge, VersionConflict
 from orders import events
 from orders.models import ActorType, FileKind, Issue, IssueFile, IssueNote, StatusChange
 from webhooks.models import Event
@@ -189,7 +191,8 @@ def _move(issue: Issue, *, to_step_id: int, transition: dict[str, Any], actor: A
     previous = issue.step_id
     issue.step_id = to_step_id
     issue.version += 1
-    issue.save(update_fields=["step", "version", "updated_at"])
+    issue.step_entered_at = timezone.now()
+    issue.save(update_fields=["step", "version", "step_entered_at", "updated_at"])
     _record(issue, from_step_id=previous, transition_id=transition["id"], actor=actor, note=note)
     return previous
 
@@ -391,3 +394,31 @@ def issue_cancel(*, issue: Issue, reason: str, actor: Actor, command_id: str | N
     if graph.step_with_value(CANCEL_STEP_VALUE) is None:
         raise NotAllowed(f"Workflow {graph.code!r} has no {CANCEL_STEP_VALUE} step.", code="not_cancellable")
     return issue_change_status(issue=issue, status=CANCEL_STEP_VALUE, actor=actor, note=reason, command_id=command_id)
+
+
+def issues_apply_step_timeouts(*, limit: int = 500) -> int:
+    """Step SLAs: move every issue that stayed in a step past its timeout along the step's
+    timeout transition, as the system. Returns how many moved. Run by beat."""
+    from fulfillment.models import Step
+
+    moved = 0
+    now = timezone.now()
+    for step in Step.objects.filter(timeout_seconds__isnull=False, timeout_transition__isnull=False).select_related(
+        "timeout_transition__to_step"
+    ):
+        cutoff = now - timedelta(seconds=step.timeout_seconds)
+        late = Issue.objects.filter(step=step, step_entered_at__lte=cutoff).order_by("step_entered_at")[:limit]
+        target = step.timeout_transition.to_step
+        for issue in late:
+            try:
+                result = issue_change_status(
+                    issue=issue,
+                    status=target.value,
+                    actor=Actor.system("step timeout"),
+                    note=f"{step.name}: no change within {step.timeout_seconds} s",
+                )
+            except DomainError as exc:  # e.g. moved meanwhile; the next run looks again
+                logger.info("step timeout of issue %s not applied: %s", issue.pk, exc.message)
+                continue
+            moved += int(result.changed)
+    return moved
