@@ -1,10 +1,10 @@
-"""Celery entry points for webhooks: thin, they take ids and call the delivery module."""
+"""Celery entry points for webhooks: thin, they call the delivery and event services."""
 
 import logging
 
 from celery import shared_task
 
-from webhooks.delivery import deliveries_drain, deliveries_sweep, delivery_attempt
+from webhooks.delivery import deliveries_drain, deliveries_sweep
 from webhooks.services import events_prune
 
 logger = logging.getLogger(__name__)
@@ -13,11 +13,6 @@ logger = logging.getLogger(__name__)
 @shared_task(name="webhooks.drain", ignore_result=True)
 def drain() -> int:
     return deliveries_drain()
-
-
-@shared_task(name="webhooks.deliver", ignore_result=True)
-def deliver(delivery_id: int) -> str:
-    return delivery_attempt(delivery_id)
 
 
 @shared_task(name="webhooks.sweep_deliveries", ignore_result=True)
