@@ -91,11 +91,16 @@ WITH in_flight AS (
     SELECT id, url, next_attempt_at,
            ROW_NUMBER() OVER (PARTITION BY url ORDER BY next_attempt_at, id) AS rank
     FROM due
+), picked AS (
+    SELECT c.id FROM candidates c LEFT JOIN in_flight f ON f.url = c.url
+    WHERE c.rank <= %(per_receiver)s - COALESCE(f.n, 0)
+    ORDER BY c.next_attempt_at, c.id
+    LIMIT %(limit)s
 )
-SELECT c.id FROM candidates c LEFT JOIN in_flight f ON f.url = c.url
-WHERE c.rank <= %(per_receiver)s - COALESCE(f.n, 0)
-ORDER BY c.next_attempt_at, c.id
-LIMIT %(limit)s
+UPDATE {delivery} SET locked_until = %(lease)s
+WHERE id IN (SELECT id FROM picked)
+  AND status = %(pending)s AND next_attempt_at <= %(now)s AND (locked_until IS NULL OR locked_until < %(now)s)
+RETURNING id
 """
 
 
@@ -121,21 +126,14 @@ def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[Delivery]:
         only = "AND d.id IN (" + ", ".join(f"%(id{n})s" for n in range(len(ids))) + ")"
         params.update({f"id{n}": pk for n, pk in enumerate(ids)})
     sql = _CLAIM_SQL.format(delivery=Delivery._meta.db_table, endpoint=WebhookEndpoint._meta.db_table, only=only)
+    params["lease"] = now + _lease()
+    # One statement picks and leases; the UPDATE re-checks each row, so a racing drain that
+    # leased it first wins and this one skips it.
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        wanted = [row[0] for row in cursor.fetchall()]
-    if not wanted:
+        claimed = [row[0] for row in cursor.fetchall()]
+    if not claimed:
         return []
-    marks = ", ".join(["%s"] * len(wanted))
-    with transaction.atomic():
-        _relaxed_commit()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Delivery._meta.db_table} SET locked_until = %s WHERE id IN ({marks}) AND status = %s"
-                " AND next_attempt_at <= %s AND (locked_until IS NULL OR locked_until < %s) RETURNING id",
-                [now + _lease(), *wanted, DeliveryStatus.PENDING, now, now],
-            )
-            claimed = [row[0] for row in cursor.fetchall()]
     return list(Delivery.objects.filter(pk__in=claimed).select_related("event", "endpoint", "integrator"))
 
 
