@@ -26,12 +26,12 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.installed $@
 
-## run: install, migrate, load the demo, print its credentials, start web + worker + beat
+## run: install, migrate, load the demo, print its credentials, start web + workers + beat
 run: $(VENV)/.installed
 	DEBUG="$${DEBUG:-true}" $(BIN)/python manage.py migrate --noinput
 	DEBUG="$${DEBUG:-true}" $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	DEBUG="$${DEBUG:-true}" PORT=$(PORT) $(BIN)/python manage.py seed_demo
-	@echo "Starting web on http://127.0.0.1:$(PORT), Celery worker and beat (Ctrl-C stops all)."
+	@echo "Starting web on http://127.0.0.1:$(PORT), Celery workers (webhooks, commands) and beat (Ctrl-C stops all)."
 	DEBUG="$${DEBUG:-true}" PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile -p $(PORT)
 
 ## test: the whole suite against real PostgreSQL and Redis

@@ -16,11 +16,13 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import takewhile
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -180,104 +182,131 @@ def _send(task: Any, args: list) -> bool:
 def commands_run_for_issue(integrator_id: int, issue_key: str) -> int:
     """Run an issue's queued commands in acceptance order, until none is left or an earlier one
     is running elsewhere (that runner carries on). Returns how many ran."""
-    flag = _wake_flag(integrator_id, issue_key)
-    ran = 0
-    for _ in range(settings.COMMANDS_CHAIN_LIMIT):
-        cache.delete(flag)  # before looking, so a command accepted after the look wakes us again
-        head = (
-            Command.objects.filter(
-                integrator_id=integrator_id,
-                issue_key=issue_key,
-                status__in=[CommandStatus.QUEUED, CommandStatus.RUNNING],
-            )
-            .order_by("pk")
-            .values_list("pk", "status")
-            .first()
-        )
-        if head is None or head[1] == CommandStatus.RUNNING:
-            return ran
-        if _run_one(head[0]) in ("not_runnable", "lease_lost"):
-            return ran
-        ran += 1
-    # A long queue for one issue: hand the rest to the next free thread.
-    command = Command(integrator_id=integrator_id, issue_key=issue_key)
-    wake_for(command, force=True)
-    return ran
-
-
-def _claim(command_pk: int, token: str) -> Command | None:
-    now = timezone.now()
-    with transaction.atomic():
-        command = (
-            Command.objects.select_for_update(skip_locked=True)
-            .filter(pk=command_pk, status=CommandStatus.QUEUED)
-            .first()
-        )
-        if command is None:
-            return None
-        if (
-            command.issue_key
-            and Command.objects.filter(
-                integrator_id=command.integrator_id,
-                issue_key=command.issue_key,
-                pk__lt=command.pk,
-                status__in=[CommandStatus.QUEUED, CommandStatus.RUNNING],
-            ).exists()
-        ):
-            return None  # an earlier command for this issue is not done; it wakes this one after
-        command.status = CommandStatus.RUNNING
-        command.lease_token = token
-        command.locked_until = now + timedelta(seconds=settings.COMMANDS_LEASE_SECONDS)
-        command.started_at = now
-        command.attempts += 1
-        command.save(update_fields=["status", "lease_token", "locked_until", "started_at", "attempts"])
-    return command
+    return _run_chain(integrator_id, issue_key)
 
 
 def command_run(command_pk: int) -> str:
     """Run a queued command if it may run now (every earlier command for its issue is done),
     then whatever is queued behind it for that issue. Returns what happened to the first."""
-    outcome = _run_one(command_pk)
-    if outcome not in ("not_runnable", "lease_lost"):
-        command = Command.objects.only("integrator_id", "issue_key").get(pk=command_pk)
-        if command.issue_key:
-            commands_run_for_issue(command.integrator_id, command.issue_key)
-    return outcome
-
-
-def _run_one(command_pk: int) -> str:
-    token = uuid.uuid4().hex
-    if _claim(command_pk, token) is None:
+    command = Command.objects.filter(pk=command_pk).values("integrator_id", "issue_key").first()
+    if command is None:
         return "not_runnable"
+    outcomes: list[str] = []
+    _run_chain(command["integrator_id"], command["issue_key"], first_pk=command_pk, outcomes=outcomes)
+    return outcomes[0] if outcomes else "not_runnable"
+
+
+def _run_chain(integrator_id: int, issue_key: str, *, first_pk: int | None = None, outcomes: list | None = None) -> int:
+    flag = _wake_flag(integrator_id, issue_key)
+    ran = 0
+    while ran < settings.COMMANDS_CHAIN_LIMIT:
+        if issue_key:
+            cache.delete(flag)  # before looking, so a command accepted after the look wakes us again
+        limit = min(settings.COMMANDS_CLAIM_BATCH, settings.COMMANDS_CHAIN_LIMIT - ran)
+        token = uuid.uuid4().hex
+        claimed = _claim(integrator_id, issue_key, token, limit=limit, first_pk=first_pk)
+        if not claimed:
+            return ran
+        first_pk = None
+        for command in claimed:
+            outcome = _run_claimed(command, token)
+            if outcomes is not None:
+                outcomes.append(outcome)
+            if outcome == "lease_lost":
+                # Our lease ran out and another runner owns the issue's queue now; what is
+                # still leased to us returns to the queue when the lease ends.
+                return ran
+            ran += 1
+        if not issue_key:
+            return ran
+    # A long queue for one issue: hand the rest to the next free thread.
+    wake_for(Command(integrator_id=integrator_id, issue_key=issue_key), force=True)
+    return ran
+
+
+def _claim(integrator_id: int, issue_key: str, token: str, *, limit: int, first_pk: int | None = None) -> list[Command]:
+    """Lease the next `limit` commands of an issue's queue, in order; none while an earlier
+    command is running elsewhere (or when the queue does not start at `first_pk`).
+
+    The leased commands show as `running`. Two claimers of one queue serialize on the row locks,
+    and the second then sees the first's lease.
+    """
+    now = timezone.now()
+    mine = Command.objects.filter(integrator_id=integrator_id, issue_key=issue_key)
+    if not issue_key:
+        mine = mine.filter(pk=first_pk)
     with transaction.atomic():
-        # The row lock makes a second runner (after a lease ran out) wait here, then see that
-        # the command is no longer its own.
-        command = Command.objects.select_for_update(of=("self",)).select_related("integrator").get(pk=command_pk)
-        if command.status != CommandStatus.RUNNING or command.lease_token != token:
-            return "lease_lost"
-        handler = command_class(command.type)()
-        try:
-            with transaction.atomic():
-                events = handler.handle(command, command.payload)
-            command.status = CommandStatus.SUCCEEDED
-            command.error = None
-            command.event_ids = [e.id for e in events]
-        except DomainError as exc:
-            _fail(command, exc.as_dict())
-        except Exception:
-            logger.exception("command %s (%s) raised", command.pk, command.type)
-            _fail(command, {"code": "internal_error", "message": "The command failed unexpectedly.", "field": None})
-        command.finished_at = timezone.now()
-        command.locked_until = None
-        command.save(update_fields=["status", "error", "event_ids", "finished_at", "locked_until"])
-    logger.info("command %s %s %s", command.pk, command.type, command.status)
+        head = list(
+            mine.filter(status__in=[CommandStatus.QUEUED, CommandStatus.RUNNING])
+            .select_for_update()
+            .order_by("pk")
+            .values_list("pk", "status")[:limit]
+        )
+        runnable = [pk for pk, _ in takewhile(lambda row: row[1] == CommandStatus.QUEUED, head)]
+        if not runnable or (first_pk is not None and runnable[0] != first_pk):
+            return []
+        Command.objects.filter(pk__in=runnable).update(
+            status=CommandStatus.RUNNING,
+            lease_token=token,
+            locked_until=now + timedelta(seconds=settings.COMMANDS_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+    return list(Command.objects.filter(pk__in=runnable).select_related("integrator").order_by("pk"))
+
+
+class _LeaseLost(Exception):
+    """The command is no longer ours: roll back whatever this run did."""
+
+
+def _run_claimed(command: Command, token: str) -> str:
+    """Run a command leased to us: its change, its events and `succeeded` commit together; on a
+    domain error the change rolls back and `failed` commits with a `command.failed` event. Either
+    way the outcome is written only while the lease is still ours (a runner whose lease ran out
+    and was given to another rolls back instead), so a command takes effect once."""
+    command.started_at = timezone.now()
+    handler = command_class(command.type)()
+    try:
+        with transaction.atomic():
+            events = handler.handle(command, command.payload)
+            _finish(command, token, CommandStatus.SUCCEEDED, error=None, event_ids=[e.id for e in events])
+    except _LeaseLost:
+        return "lease_lost"
+    except DomainError as exc:
+        error = exc.as_dict()
+    except Exception:
+        logger.exception("command %s (%s) raised", command.pk, command.type)
+        error = {"code": "internal_error", "message": "The command failed unexpectedly.", "field": None}
+    else:
+        logger.info("command %s %s succeeded", command.pk, command.type)
+        return command.status
+    try:
+        with transaction.atomic():
+            event = _failed_event(command, error)
+            _finish(command, token, CommandStatus.FAILED, error=error, event_ids=[event.id])
+    except _LeaseLost:
+        return "lease_lost"
+    logger.info("command %s %s failed: %s", command.pk, command.type, error["code"])
     return command.status
 
 
-def _fail(command: Command, error: dict[str, Any]) -> None:
-    command.status = CommandStatus.FAILED
-    command.error = error
-    event = publish(
+def _finish(command: Command, token: str, status: str, *, error: dict | None, event_ids: list[str]) -> None:
+    command.status, command.error, command.event_ids = status, error, event_ids
+    command.finished_at, command.locked_until = timezone.now(), None
+    updated = Command.objects.filter(pk=command.pk, status=CommandStatus.RUNNING, lease_token=token).update(
+        status=status,
+        error=error,
+        event_ids=event_ids,
+        started_at=command.started_at,
+        finished_at=command.finished_at,
+        locked_until=None,
+    )
+    if not updated:
+        logger.warning("command %s: lease lost while running; rolled back", command.pk)
+        raise _LeaseLost
+
+
+def _failed_event(command: Command, error: dict[str, Any]) -> Any:
+    return publish(
         command.integrator,
         catalogue.COMMAND_FAILED,
         {
@@ -287,7 +316,6 @@ def _fail(command: Command, error: dict[str, Any]) -> None:
             "error": error,
         },
     )
-    command.event_ids = [event.id]
 
 
 def commands_sweep() -> int:

@@ -6,18 +6,14 @@ from rest_framework import serializers
 
 from commands.models import Command
 from commands.registry import BaseCommand
-from getitdone.errors import NotFound
-from orders import selectors, services
+from orders import services
 from orders.api.serializers import DetailsField, IssueCreateInputSerializer, StatusChangeInputSerializer
-from orders.models import Issue
 from webhooks.models import Event
 
 
-def _issue(command: Command, client_issue_id: str) -> Issue:
-    try:
-        return selectors.issue_get(integrator=command.integrator, client_issue_id=client_issue_id, with_children=False)
-    except NotFound as exc:
-        raise NotFound(f"No issue {client_issue_id!r}.", field="client_issue_id") from exc
+def _issue(command: Command, client_issue_id: str) -> services.IssueRef:
+    # The service locks and reads the issue; a missing one is NotFound on client_issue_id.
+    return services.IssueRef(integrator=command.integrator, client_issue_id=client_issue_id)
 
 
 def _actor(command: Command) -> services.Actor:

@@ -32,6 +32,8 @@ class Issue(models.Model):
             models.Index(fields=["step", "step_entered_at"], name="issue_step_sla_idx"),
             models.Index(fields=["integrator", "parent", "-id"], name="issue_list_idx"),
             models.Index(fields=["integrator", "updated_at"], name="issue_updated_idx"),
+            # An issue's family by the integrator's id: root and children (writers lock it so).
+            models.Index(fields=["integrator", "client_issue_id"], name="issue_family_idx"),
         ]
 
     def __str__(self) -> str:

@@ -59,10 +59,10 @@ def test_make_run_serves_the_demo(tmp_path):
         )
         assert token.status_code == 200, token.text
         assert token.json()["token_type"] == "Bearer"
-        # The worker and beat came up beside web, and the worker runs commands off the embedded
-        # broker against the embedded database.
+        # Both workers and beat came up beside web, and the commands worker runs commands off the
+        # embedded broker against the embedded database.
         deadline = time.monotonic() + 30
-        while not ("celery@" in log.read_text() and "beat: Starting" in log.read_text()):
+        while not all(s in log.read_text() for s in ("webhooks@", "commands@", "beat: Starting")):
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.5)
         auth = {"Authorization": f"Bearer {token.json()['access_token']}"}

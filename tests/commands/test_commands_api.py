@@ -248,3 +248,26 @@ def test_sweep_requeues_commands_of_dead_workers(auth_client, issue, settings):
     assert Command.objects.get().status == "queued"
     run_all()
     assert Command.objects.get().status == "succeeded" and IssueNote.objects.count() == 1
+
+
+def test_a_runner_whose_lease_was_taken_over_rolls_back(auth_client, issue):
+    from commands.services import _claim, _run_claimed
+
+    send(auth_client, {"type": "AddNote", "client_issue_id": "C-1", "text": "once"})
+    [command] = _claim(issue.integrator_id, "C-1", "slow-runner", limit=10)
+    assert Command.objects.get().status == "running"
+    # Meanwhile its lease ran out, the sweep queued it again and another runner leased it.
+    Command.objects.update(lease_token="next-runner")
+    assert _run_claimed(command, "slow-runner") == "lease_lost"
+    assert IssueNote.objects.count() == 0 and not Event.objects.filter(type="issue.note_added").exists()
+    assert Command.objects.get().status == "running"
+
+
+def test_a_failure_is_not_recorded_by_a_runner_that_lost_its_lease(auth_client, issue):
+    from commands.services import _claim, _run_claimed
+
+    send(auth_client, {"type": "AddNote", "client_issue_id": "nope", "text": "x"})
+    [command] = _claim(issue.integrator_id, "nope", "slow-runner", limit=10)
+    Command.objects.update(lease_token="next-runner")
+    assert _run_claimed(command, "slow-runner") == "lease_lost"
+    assert not Event.objects.filter(type="command.failed").exists()

@@ -44,42 +44,51 @@ def prepare_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def start_workers(env: dict[str, str], count: int, concurrency: int, queues: str) -> list[subprocess.Popen]:
-    """Worker processes as in production; the first also runs beat (the sweeps)."""
+def procfile(name: str) -> str:
+    """A process's command line as the Procfile runs it in production."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    raise KeyError(name)
+
+
+def start_procfile(env: dict[str, str], names: list[str]) -> list[subprocess.Popen]:
+    """Processes exactly as the Procfile starts them (their logs at WARNING), with beat."""
     processes = []
-    for n in range(count):
-        beat = ["-B", "-s", f"/tmp/getitdone-bench-beat-{os.getpid()}"] if n == 0 else []
+    for name in [*names, "beat"]:
+        command = procfile(name).replace("--loglevel INFO", "--loglevel WARNING")
         processes.append(
             subprocess.Popen(
-                [
-                    str(ROOT / ".venv/bin/celery"),
-                    "-A",
-                    "getitdone",
-                    "worker",
-                    "-Q",
-                    queues,
-                    "-P",
-                    "threads",
-                    "-c",
-                    str(concurrency),
-                    "-n",
-                    f"bench{n}@%h",
-                    "-l",
-                    "WARNING",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                    *beat,
-                ],
+                ["bash", "-c", f"exec {command}"],
+                cwd=ROOT,
+                env={**env, "GETITDONE_VAR_DIR": f"/tmp/getitdone-bench-{os.getpid()}",
+                     "PATH": f"{ROOT / '.venv/bin'}:{env.get('PATH', '')}"},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )  # fmt: skip
+    time.sleep(4)  # let them connect
+    return processes
+
+
+def start_workers(env: dict[str, str], count: int, concurrency: int, queues: str) -> list[subprocess.Popen]:
+    """`count` worker processes of `concurrency` threads on `queues`, with beat: for comparing
+    other settings with the Procfile's."""
+    processes = []
+    for n in range(count):
+        processes.append(
+            subprocess.Popen(
+                [str(ROOT / ".venv/bin/celery"), "-A", "getitdone", "worker", "-Q", queues, "-P", "threads",
+                 "-c", str(concurrency), "-n", f"bench{n}@%h", "-l", "WARNING"],
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        )
-    time.sleep(4)  # let them connect
-    return processes
+        )  # fmt: skip
+    return processes + start_procfile(env, [])
 
 
 def stop(processes: list[subprocess.Popen]) -> None:

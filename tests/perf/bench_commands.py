@@ -1,12 +1,13 @@
 """Command benchmark (`make bench`): accepted→succeeded commands/s and end-to-end latency with
-the default worker settings (one worker process, thread pool of 16, as in the Procfile).
+the default worker settings: the Procfile's `commands` worker, as production runs it.
 
 1. Throughput: N commands (AddNote and ChangeStatus, spread over ISSUES issues, so the per-issue
    order constrains each chain) are accepted through the same service as POST /api/commands
    while no worker runs; then the worker starts: N over first start to last success.
 2. Latency: commands accepted at half that rate with the worker running: accepted→succeeded
    p50/p99 (finished_at - created_at).
-Env: BENCH_COMMANDS (2000), BENCH_ISSUES (100), BENCH_THREADS (16), BENCH_PROCESSES (1), BENCH_SECONDS (10).
+Env: BENCH_COMMANDS (2000), BENCH_ISSUES (100), BENCH_SECONDS (10); BENCH_PROCESSES and
+BENCH_THREADS run that many thread-pool workers instead of the Procfile's, to compare.
 """
 
 import os
@@ -16,12 +17,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.perf._harness import percentile, prepare_environment, print_rows, start_workers, stop
+from tests.perf._harness import (
+    percentile,
+    prepare_environment,
+    print_rows,
+    procfile,
+    start_procfile,
+    start_workers,
+    stop,
+)
 
 COMMANDS = int(os.environ.get("BENCH_COMMANDS", "2000"))
 ISSUES = int(os.environ.get("BENCH_ISSUES", "100"))
-THREADS = int(os.environ.get("BENCH_THREADS", "16"))
-PROCESSES = int(os.environ.get("BENCH_PROCESSES", "1"))
+PROCESSES = int(os.environ.get("BENCH_PROCESSES", "0"))
+THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 
 
@@ -59,7 +68,12 @@ def main() -> None:
                 raise SystemExit("commands did not finish in 300 s")
             time.sleep(0.2)
 
-    workers = start_workers(env, PROCESSES, THREADS, "commands,webhooks,default")
+    if PROCESSES:
+        workers = start_workers(env, PROCESSES, THREADS, "commands,webhooks,default")
+        setup = f"{PROCESSES} worker process(es) × {THREADS} threads"
+    else:
+        workers = start_procfile(env, ["worker", "commands"])
+        setup = "Procfile: " + procfile("commands").split(" --loglevel")[0]
     try:
         wait_done()
         backlog = list(Command.objects.values_list("status", "started_at", "finished_at"))
@@ -83,7 +97,7 @@ def main() -> None:
     timed = Command.objects.filter(id__gt=latest).values_list("created_at", "finished_at")
     latencies = [(f - c).total_seconds() for c, f in timed]
     print_rows(
-        f"commands: {COMMANDS} over {ISSUES} issues, {PROCESSES} worker process(es) × {THREADS} threads",
+        f"commands: {COMMANDS} over {ISSUES} issues; {setup}",
         [
             ("accepted/s (one client, no worker)", f"{accept_rate:.0f}"),
             ("accepted→succeeded/s (backlog)", f"{rate:.0f}  (target ≥ 300)"),
