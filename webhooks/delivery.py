@@ -32,6 +32,8 @@ from webhooks.services import WAKE_FLAG, live_secrets, wake_drain, webhook_disab
 logger = logging.getLogger(__name__)
 
 _HEALTH_RESOLUTION = timedelta(seconds=5)
+SPREAD_FLAG = "webhooks:spread"
+_SPREAD_EVERY = 0.25  # seconds
 _executor: ThreadPoolExecutor | None = None
 
 
@@ -98,7 +100,7 @@ WITH in_flight AS (
     LIMIT %(limit)s
 )
 UPDATE {delivery} SET locked_until = %(lease)s
-WHERE id IN (SELECT id FROM picked)
+WHERE id = ANY(ARRAY(SELECT id FROM picked))
   AND status = %(pending)s AND next_attempt_at <= %(now)s AND (locked_until IS NULL OR locked_until < %(now)s)
 RETURNING id
 """
@@ -134,7 +136,21 @@ def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[Delivery]:
         claimed = [row[0] for row in cursor.fetchall()]
     if not claimed:
         return []
-    return list(Delivery.objects.filter(pk__in=claimed).select_related("event", "endpoint", "integrator"))
+    return list(
+        Delivery.objects.filter(pk__in=claimed)
+        .select_related("event", "endpoint", "integrator")
+        .only(*_SEND_FIELDS)
+        .order_by()
+    )
+
+
+# What sending and recording read (loading every column of four tables cost more than the send).
+_SEND_FIELDS = (
+    "url", "status", "attempt_count", "next_attempt_at", "locked_until", "event_id", "endpoint_id",
+    "integrator_id", "event__type", "event__created_at", "event__sequence", "event__api_version",
+    "event__data", "endpoint__secret", "endpoint__previous_secret", "endpoint__previous_secret_expires_at",
+    "integrator__webhook_secret",
+)  # fmt: skip
 
 
 @dataclass
@@ -168,7 +184,8 @@ def delivery_attempt(delivery_id: int) -> str:
 def deliveries_drain(*, batch_size: int | None = None, max_batches: int = 1000) -> int:
     """Claim and send batches of due deliveries until none is left. Returns how many were sent.
 
-    A full batch wakes one more drain first, so that a backlog spreads over every worker thread.
+    A full batch wakes one more drain first (at most four a second across the workers, each a
+    Celery message), so that a backlog spreads over the worker threads.
     """
     size = batch_size or settings.WEBHOOKS_BATCH_SIZE
     sent = 0
@@ -178,8 +195,8 @@ def deliveries_drain(*, batch_size: int | None = None, max_batches: int = 1000) 
         batch = _claim(limit=size)
         if not batch:
             break
-        if len(batch) == size:
-            wake_drain(force=True)
+        if len(batch) == size and cache.add(SPREAD_FLAG, 1, timeout=_SPREAD_EVERY):
+            wake_drain(force=True)  # a backlog: one more drain helps, a few times a second at most
         _record(list(_send_pool().map(_send, batch)))
         sent += len(batch)
     return sent
@@ -248,8 +265,18 @@ def _next_state(delivery: Delivery, result: transport.PostResult, now: datetime)
     return "retry"
 
 
+# Per process: when this process last wrote an endpoint's success. Within _HEALTH_RESOLUTION it
+# skips even the (usually empty) UPDATE; a failure written by another process meanwhile is
+# cleared by the first success after that.
+_success_written: dict[int, datetime] = {}
+
+
 def _update_health(endpoint: WebhookEndpoint, result: transport.PostResult, now: datetime) -> None:
     if result.ok:
+        written = _success_written.get(endpoint.pk)
+        if written is not None and timedelta(0) <= now - written < _HEALTH_RESOLUTION:
+            return
+        _success_written[endpoint.pk] = now
         # Every success would otherwise rewrite the same endpoint row, and concurrent senders to
         # one endpoint would queue on its row lock: write only when something changes (a streak
         # ends) or the timestamp is more than a few seconds old.
@@ -257,6 +284,7 @@ def _update_health(endpoint: WebhookEndpoint, result: transport.PostResult, now:
             Q(failure_streak__gt=0) | Q(last_success_at__isnull=True) | Q(last_success_at__lt=now - _HEALTH_RESOLUTION)
         ).update(last_success_at=now, failure_streak=0, failing_since=None)
         return
+    _success_written.pop(endpoint.pk, None)
     endpoint.refresh_from_db(fields=["failing_since", "failure_streak", "is_active"])
     failing_since = endpoint.failing_since or now
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(

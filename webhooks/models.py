@@ -134,7 +134,10 @@ class Delivery(models.Model):
         ordering = ["-id"]
         verbose_name_plural = "deliveries"
         indexes = [
-            models.Index(fields=["next_attempt_at"], name="delivery_due_idx", condition=models.Q(status="pending")),
+            # Due deliveries in claim order: a claim reads the oldest few, whatever the backlog.
+            models.Index(
+                fields=["next_attempt_at", "id"], name="delivery_due_order_idx", condition=models.Q(status="pending")
+            ),
             models.Index(fields=["endpoint", "-id"], name="delivery_endpoint_idx"),
             # Live leases, counted per URL by every claim (the per-receiver in-flight cap).
             models.Index(
