@@ -238,20 +238,21 @@ def _claim(integrator_id: int, issue_key: str, token: str, *, limit: int, first_
     with transaction.atomic():
         head = list(
             mine.filter(status__in=[CommandStatus.QUEUED, CommandStatus.RUNNING])
-            .select_for_update()
-            .order_by("pk")
-            .values_list("pk", "status")[:limit]
+            .select_for_update(of=("self",))  # the commands, never their integrator's row
+            .select_related("integrator")
+            .order_by("pk")[:limit]
         )
-        runnable = [pk for pk, _ in takewhile(lambda row: row[1] == CommandStatus.QUEUED, head)]
-        if not runnable or (first_pk is not None and runnable[0] != first_pk):
+        runnable = list(takewhile(lambda command: command.status == CommandStatus.QUEUED, head))
+        if not runnable or (first_pk is not None and runnable[0].pk != first_pk):
             return []
-        Command.objects.filter(pk__in=runnable).update(
-            status=CommandStatus.RUNNING,
-            lease_token=token,
-            locked_until=now + timedelta(seconds=settings.COMMANDS_LEASE_SECONDS),
-            attempts=F("attempts") + 1,
+        locked_until = now + timedelta(seconds=settings.COMMANDS_LEASE_SECONDS)
+        Command.objects.filter(pk__in=[c.pk for c in runnable]).update(
+            status=CommandStatus.RUNNING, lease_token=token, locked_until=locked_until, attempts=F("attempts") + 1
         )
-    return list(Command.objects.filter(pk__in=runnable).select_related("integrator").order_by("pk"))
+    for command in runnable:
+        command.status, command.lease_token, command.locked_until = CommandStatus.RUNNING, token, locked_until
+        command.attempts += 1
+    return runnable
 
 
 class _LeaseLost(Exception):
