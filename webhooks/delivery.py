@@ -227,7 +227,7 @@ def _record(sent: list[_Sent]) -> list[str]:
             delivery.pk, delivery.event_id, delivery.url, delivery.attempt_count, outcomes[-1],
             result.http_status or result.error, result.duration_ms,
         )  # fmt: skip
-    DeliveryAttempt.objects.bulk_create(attempts)
+    _insert_attempts(attempts, now)
     # Finished deliveries share their new state: one UPDATE per state (bulk_update's CASE per
     # row costs more in Python than the sends). Retries each have their own time.
     finished: dict[str, list[int]] = {}
@@ -247,6 +247,23 @@ def _record(sent: list[_Sent]) -> list[str]:
     for item in last_by_endpoint.values():
         _update_health(item.delivery.endpoint, item.result, now)
     return outcomes
+
+
+def _insert_attempts(attempts: list[DeliveryAttempt], now: datetime) -> None:
+    """The batch's attempt log in one INSERT. On PostgreSQL from arrays (a quarter of the CPU of
+    bulk_create, which also reads back ids nobody needs); elsewhere through the ORM."""
+    if connection.vendor != "postgresql":
+        DeliveryAttempt.objects.bulk_create(attempts)
+        return
+    columns = ("delivery_id", "number", "http_status", "duration_ms", "error", "response_body")
+    types = ("bigint", "integer", "integer", "integer", "text", "text")
+    arrays = [[getattr(a, column) for a in attempts] for column in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {DeliveryAttempt._meta.db_table} ({', '.join(columns)}, at) "
+            f"SELECT *, %s FROM unnest({', '.join(f'%s::{t}[]' for t in types)})",
+            [now, *arrays],
+        )
 
 
 def _next_state(delivery: Delivery, result: transport.PostResult, now: datetime) -> str:
