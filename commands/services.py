@@ -32,6 +32,7 @@ from fulfillment.models import Integrator
 from getitdone.errors import DomainError, InvalidInput, VersionConflict
 from getitdone.formats import iso_timestamp as ts
 from webhooks import catalogue
+from webhooks.models import Event
 from webhooks.services import publish
 
 logger = logging.getLogger(__name__)
@@ -306,7 +307,7 @@ def _finish(command: Command, token: str, status: str, *, error: dict | None, ev
         raise _LeaseLost
 
 
-def _failed_event(command: Command, error: dict[str, Any]) -> Any:
+def _failed_event(command: Command, error: dict[str, Any]) -> Event:
     return publish(
         command.integrator,
         catalogue.COMMAND_FAILED,

@@ -283,8 +283,8 @@ def _next_state(delivery: Delivery, result: transport.PostResult, now: datetime)
 
 
 # Per process: when this process last wrote an endpoint's success. Within _HEALTH_RESOLUTION it
-# skips even the (usually empty) UPDATE; a failure written by another process meanwhile is
-# cleared by the first success after that.
+# skips even the (usually empty) UPDATE below; a failure another process wrote meanwhile is
+# cleared by this process's first success once those seconds have passed.
 _success_written: dict[int, datetime] = {}
 
 

@@ -91,6 +91,18 @@ def start_workers(env: dict[str, str], count: int, concurrency: int, queues: str
     return processes + start_procfile(env, [])
 
 
+def start_bench_workers(
+    env: dict[str, str], *, procfile_names: list[str], shown: str, queues: str, threads: int = 16
+) -> tuple[list[subprocess.Popen], str]:
+    """The Procfile's processes (production's defaults), or BENCH_PROCESSES thread-pool workers of
+    BENCH_THREADS on `queues` to compare; with a line saying which ran."""
+    processes = int(os.environ.get("BENCH_PROCESSES", "0"))
+    if processes:
+        threads = int(os.environ.get("BENCH_THREADS", threads))
+        return start_workers(env, processes, threads, queues), f"{processes} worker process(es) × {threads} threads"
+    return start_procfile(env, procfile_names), "Procfile: " + procfile(shown).split(" --loglevel")[0]
+
+
 def stop(processes: list[subprocess.Popen]) -> None:
     for p in processes:
         if p.poll() is None:

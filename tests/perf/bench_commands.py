@@ -17,20 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.perf._harness import (
-    percentile,
-    prepare_environment,
-    print_rows,
-    procfile,
-    start_procfile,
-    start_workers,
-    stop,
-)
+from tests.perf._harness import percentile, prepare_environment, print_rows, start_bench_workers, stop
 
 COMMANDS = int(os.environ.get("BENCH_COMMANDS", "2000"))
 ISSUES = int(os.environ.get("BENCH_ISSUES", "100"))
-PROCESSES = int(os.environ.get("BENCH_PROCESSES", "0"))
-THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 
 
@@ -68,12 +58,9 @@ def main() -> None:
                 raise SystemExit("commands did not finish in 300 s")
             time.sleep(0.2)
 
-    if PROCESSES:
-        workers = start_workers(env, PROCESSES, THREADS, "commands,webhooks,default")
-        setup = f"{PROCESSES} worker process(es) × {THREADS} threads"
-    else:
-        workers = start_procfile(env, ["worker", "commands"])
-        setup = "Procfile: " + procfile("commands").split(" --loglevel")[0]
+    workers, setup = start_bench_workers(
+        env, procfile_names=["worker", "commands"], shown="commands", queues="commands,webhooks,default", threads=8
+    )
     try:
         wait_done()
         backlog = list(Command.objects.values_list("status", "started_at", "finished_at"))

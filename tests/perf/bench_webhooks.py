@@ -23,16 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.perf._harness import (
-    ROOT,
-    percentile,
-    prepare_environment,
-    print_rows,
-    procfile,
-    start_procfile,
-    start_workers,
-    stop,
-)
+from tests.perf._harness import ROOT, percentile, prepare_environment, print_rows, start_bench_workers, stop
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "2000"))
 THREADS = int(os.environ.get("BENCH_THREADS", "16"))
@@ -85,10 +76,7 @@ def main() -> None:
             with transaction.atomic():
                 ids.add(publish(integrator, "webhook.test", {"n": n, "padding": "x" * 400}).id)
         connection.cursor().execute("ANALYZE")  # as autovacuum would have, in steady state
-        if PROCESSES:
-            workers = start_workers(env, PROCESSES, THREADS, "webhooks,default")
-        else:
-            workers = start_procfile(env, ["worker"])
+        workers, setup = start_bench_workers(env, procfile_names=["worker"], shown="worker", queues="webhooks,default")
         got = wait_all(ids)
         times = sorted(got[i] for i in ids)
         worker_rate = (len(times) - 1) / (times[-1] - times[0])
@@ -149,7 +137,7 @@ def main() -> None:
 
     print_rows(
         f"webhooks: {EVENTS} events, one local receiver; "
-        + (f"{PROCESSES} worker process(es) × {THREADS} threads" if PROCESSES else "Procfile: " + procfile("worker"))
+        + setup
         + f"; raw loop: {THREADS * max(PROCESSES, 1)} threads in {max(PROCESSES, 1)} process(es)",
         [
             ("worker delivered/s", f"{worker_rate:.0f}"),
