@@ -220,11 +220,12 @@ WEBHOOKS_DISABLE_AFTER_DAYS = env.int("WEBHOOKS_DISABLE_AFTER_DAYS", default=5)
 WEBHOOKS_OLD_SECRET_TTL = env.int("WEBHOOKS_OLD_SECRET_TTL", default=24 * 3600)
 # A worker's hold on a delivery while it sends; must exceed one POST (10 s in all).
 WEBHOOKS_LEASE_SECONDS = env.int("WEBHOOKS_LEASE_SECONDS", default=60)
-# Per worker process: sending threads, and the batch a drain claims. One receiver may have at most
-# half the threads of one process in flight, so a slow one never holds them all.
-WEBHOOKS_SEND_THREADS = env.int("WEBHOOKS_SEND_THREADS", default=64)
+# The batch a drain claims and sends concurrently, and how many sends one receiver URL may have in
+# flight across all workers, so a slow one never holds every drain.
 WEBHOOKS_BATCH_SIZE = env.int("WEBHOOKS_BATCH_SIZE", default=32)
-WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT = env.int("WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT", default=32)
+WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT = env.int("WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT", default=64)
+# One POST in all (the connect itself gets at most 3 s).
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
 WEBHOOKS_WAKE_COALESCE_SECONDS = env.int("WEBHOOKS_WAKE_COALESCE_SECONDS", default=2)
 WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=DEBUG)
 

@@ -6,7 +6,8 @@ one delivery at once, and a worker that dies mid-send only delays it until its l
 The broker carries nothing but wake-ups ("there is work"): losing one loses nothing, because the
 beat sweep wakes a drain whenever due deliveries exist.
 
-A batch is sent concurrently from a per-process thread pool, then recorded in one transaction.
+A batch is sent concurrently by libcurl from the drain's own thread, then recorded in one
+transaction.
 Per receiver URL, a claim takes only what keeps WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT sends in
 flight across all workers, so one slow receiver cannot hold every thread.
 """
@@ -15,33 +16,27 @@ import json
 import logging
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from fulfillment.models import Integrator
 from webhooks import signing, transport
-from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, WebhookEndpoint
-from webhooks.services import WAKE_FLAG, live_secrets, wake_drain, webhook_disable
+from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, Event, WebhookEndpoint, event_representation
+from webhooks.services import WAKE_FLAG, wake_drain, webhook_disable
 
 logger = logging.getLogger(__name__)
 
 _HEALTH_RESOLUTION = timedelta(seconds=5)
 SPREAD_FLAG = "webhooks:spread"
 _SPREAD_EVERY = 0.25  # seconds
-_executor: ThreadPoolExecutor | None = None
-
-
-def _send_pool() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(settings.WEBHOOKS_SEND_THREADS, thread_name_prefix="webhook-send")
-    return _executor
 
 
 def _lease() -> timedelta:
@@ -66,12 +61,24 @@ def _claimable(now: datetime) -> Q:
     )
 
 
-def _relaxed_commit() -> None:
-    """Bookkeeping commits need not wait for the disk: if one is lost in a crash, the delivery
-    is simply sent again, which at-least-once allows. The event itself is committed durably."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+@contextmanager
+def _relaxed_commits() -> Iterator[None]:
+    """For a drain, on its connection: bookkeeping commits (leases, attempts, outcomes) need not
+    wait for the disk. If one is lost in a crash the delivery is simply sent again, which
+    at-least-once allows; events themselves were committed durably by their publishers."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        except DatabaseError:
+            connection.close()  # broken or aborted: a new connection starts with the default
 
 
 _CLAIM_SQL = """
@@ -89,6 +96,7 @@ WITH in_flight AS (
       {only}
     ORDER BY d.next_attempt_at, d.id
     LIMIT %(scan)s
+    {skip_locked}
 ), candidates AS (
     SELECT id, url, next_attempt_at,
            ROW_NUMBER() OVER (PARTITION BY url ORDER BY next_attempt_at, id) AS rank
@@ -99,20 +107,69 @@ WITH in_flight AS (
     ORDER BY c.next_attempt_at, c.id
     LIMIT %(limit)s
 )
-UPDATE {delivery} SET locked_until = %(lease)s
-WHERE id = ANY(ARRAY(SELECT id FROM picked))
-  AND status = %(pending)s AND next_attempt_at <= %(now)s AND (locked_until IS NULL OR locked_until < %(now)s)
-RETURNING id
 """
+_LEASE_SQL = """
+UPDATE {delivery} SET locked_until = %(lease)s
+WHERE id {picked}
+  AND status = %(pending)s AND next_attempt_at <= %(now)s AND (locked_until IS NULL OR locked_until < %(now)s)
+RETURNING id, url, attempt_count, event_id, endpoint_id, integrator_id
+"""
+# What sending needs, in _Job.load's order: on PostgreSQL read in the leasing statement itself.
+_LOAD_SQL = """
+SELECT l.id, l.url, l.attempt_count, l.event_id, l.endpoint_id,
+       ev.type, ev.created_at, ev.sequence, ev.api_version, ev.data,
+       ep.secret, ep.previous_secret, ep.previous_secret_expires_at, i.webhook_secret
+FROM leased l JOIN {event} ev ON ev.id = l.event_id
+LEFT JOIN {endpoint} ep ON ep.id = l.endpoint_id
+JOIN {integrator} i ON i.id = l.integrator_id
+"""
+_LOAD_FIELDS = (
+    "id", "url", "attempt_count", "event_id", "endpoint_id",
+    "event__type", "event__created_at", "event__sequence", "event__api_version", "event__data",
+    "endpoint__secret", "endpoint__previous_secret", "endpoint__previous_secret_expires_at",
+    "integrator__webhook_secret",
+)  # fmt: skip
 
 
-def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[Delivery]:
-    """Lease up to `limit` due deliveries and load them.
+@dataclass
+class _Job:
+    """A leased delivery: what sending and recording it need, as plain values (building model
+    instances for a batch cost more CPU than sending it)."""
+
+    id: int
+    url: str
+    attempt_count: int
+    event_id: str
+    endpoint_id: int | None
+    body: bytes
+    secrets: list[str]
+    status: str = DeliveryStatus.PENDING
+    next_attempt_at: datetime | None = None
+
+    @classmethod
+    def load(cls, row: tuple, now: datetime) -> "_Job":
+        (pk, url, attempt_count, event_id, endpoint_id, type_, created_at, sequence, api_version, data,
+         secret, previous_secret, previous_expires, integrator_secret) = row  # fmt: skip
+        if isinstance(data, str):  # jsonb as text: Django leaves decoding to the field
+            data = json.loads(data)
+        payload = event_representation(event_id, type_, created_at, sequence, api_version, data)
+        if endpoint_id is None:
+            secrets = [integrator_secret]  # the issue's own webhook_url
+        else:
+            secrets = [secret]
+            if previous_secret and previous_expires and previous_expires > now:
+                secrets.append(previous_secret)  # a rotation's old secret signs for 24 h more
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        return cls(pk, url, attempt_count, event_id, endpoint_id, body, secrets)
+
+
+def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[_Job]:
+    """Lease up to `limit` due deliveries and load what sending them needs.
 
     Per receiver URL, only as many as leave WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT in flight (counting
-    other workers' live leases), so one slow receiver cannot take every sending thread. Two drains
-    racing for the same rows: the UPDATE re-checks that a row is still claimable once the other's
-    lock is released, so each row goes to one drain.
+    other workers' live leases), so one slow receiver cannot take every drain. Two drains racing
+    for the same rows: the UPDATE re-checks that a row is still claimable once the other's lock
+    is released, so each row goes to one drain.
     """
     now = timezone.now()
     params: dict = {
@@ -122,63 +179,66 @@ def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[Delivery]:
         "per_receiver": settings.WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT,
         "limit": limit,
         "scan": limit * 8,
+        "lease": now + _lease(),
     }
     only = ""
     if ids is not None:
         only = "AND d.id IN (" + ", ".join(f"%(id{n})s" for n in range(len(ids))) + ")"
         params.update({f"id{n}": pk for n, pk in enumerate(ids)})
-    sql = _CLAIM_SQL.format(delivery=Delivery._meta.db_table, endpoint=WebhookEndpoint._meta.db_table, only=only)
-    params["lease"] = now + _lease()
-    # One statement picks and leases; the UPDATE re-checks each row, so a racing drain that
-    # leased it first wins and this one skips it.
+    tables = {
+        "delivery": Delivery._meta.db_table,
+        "endpoint": WebhookEndpoint._meta.db_table,
+        "event": Event._meta.db_table,
+        "integrator": Integrator._meta.db_table,
+        "only": only,
+        # Concurrent claims skip each other's rows instead of picking the same ones and all
+        # but one then finding them leased (SQLite has one writer at a time anyway).
+        "skip_locked": "FOR UPDATE OF d SKIP LOCKED" if connection.vendor == "postgresql" else "",
+    }
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        claimed = [row[0] for row in cursor.fetchall()]
-    if not claimed:
-        return []
-    return list(
-        Delivery.objects.filter(pk__in=claimed)
-        .select_related("event", "endpoint", "integrator")
-        .only(*_SEND_FIELDS)
-        .order_by()
-    )
-
-
-# What sending and recording read (loading every column of four tables cost more than the send).
-_SEND_FIELDS = (
-    "url", "status", "attempt_count", "next_attempt_at", "locked_until", "event_id", "endpoint_id",
-    "integrator_id", "event__type", "event__created_at", "event__sequence", "event__api_version",
-    "event__data", "endpoint__secret", "endpoint__previous_secret", "endpoint__previous_secret_expires_at",
-    "integrator__webhook_secret",
-)  # fmt: skip
+        if connection.vendor == "postgresql":
+            # One statement picks, leases and reads (`= ANY(ARRAY(…))`: the planner joins the
+            # few picked ids, not every due row).
+            lease = _LEASE_SQL.format(picked="= ANY(ARRAY(SELECT id FROM picked))", **tables)
+            sql = _CLAIM_SQL.format(**tables).rstrip() + f", leased AS ({lease})" + _LOAD_SQL.format(**tables)
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        else:  # SQLite: no UPDATE inside WITH, so lease, then read
+            lease = _LEASE_SQL.format(picked="IN (SELECT id FROM picked)", **tables)
+            cursor.execute(_CLAIM_SQL.format(**tables) + lease, params)
+            leased = [row[0] for row in cursor.fetchall()]
+            rows = list(Delivery.objects.filter(pk__in=leased).values_list(*_LOAD_FIELDS)) if leased else []
+    return [_Job.load(row, now) for row in rows]
 
 
 @dataclass
 class _Sent:
-    delivery: Delivery
+    job: _Job
     result: transport.PostResult
 
 
-def _send(delivery: Delivery) -> _Sent:
-    event = delivery.event
-    body = json.dumps(event.representation(), separators=(",", ":"), ensure_ascii=False).encode()
+def _request(job: _Job) -> transport.Request:
     timestamp = int(time.time())
     headers = {
-        "webhook-id": event.id,
+        "webhook-id": job.event_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signing.signature_header(
-            live_secrets(delivery.endpoint, delivery.integrator), event.id, timestamp, body
-        ),
+        "webhook-signature": signing.signature_header(job.secrets, job.event_id, timestamp, job.body),
     }
-    return _Sent(delivery, transport.post(delivery.url, body, headers))
+    return transport.Request(job.url, job.body, headers)
+
+
+def _send(batch: list[_Job]) -> list[_Sent]:
+    results = transport.post_many([_request(job) for job in batch])
+    return [_Sent(job, result) for job, result in zip(batch, results, strict=True)]
 
 
 def delivery_attempt(delivery_id: int) -> str:
     """Send one delivery now if it is due and nobody holds it. Returns what happened."""
-    claimed = _claim(ids=[delivery_id])
-    if not claimed:
-        return "not_due"
-    return _record([_send(claimed[0])])[0]
+    with _relaxed_commits():
+        claimed = _claim(ids=[delivery_id])
+        if not claimed:
+            return "not_due"
+        return _record(_send(claimed))[0]
 
 
 def deliveries_drain(*, batch_size: int | None = None, max_batches: int = 1000) -> int:
@@ -188,6 +248,11 @@ def deliveries_drain(*, batch_size: int | None = None, max_batches: int = 1000) 
     Celery message), so that a backlog spreads over the worker threads.
     """
     size = batch_size or settings.WEBHOOKS_BATCH_SIZE
+    with _relaxed_commits():
+        return _drain(size, max_batches)
+
+
+def _drain(size: int, max_batches: int) -> int:
     sent = 0
     for _ in range(max_batches):
         # Clear the wake-up flag before looking, so a commit after this look wakes a new drain.
@@ -197,77 +262,93 @@ def deliveries_drain(*, batch_size: int | None = None, max_batches: int = 1000) 
             break
         if len(batch) == size and cache.add(SPREAD_FLAG, 1, timeout=_SPREAD_EVERY):
             wake_drain(force=True)  # a backlog: one more drain helps, a few times a second at most
-        _record(list(_send_pool().map(_send, batch)))
+        _record(_send(batch))
         sent += len(batch)
     return sent
 
 
-@transaction.atomic
 def _record(sent: list[_Sent]) -> list[str]:
-    _relaxed_commit()
     now = timezone.now()
-    attempts, outcomes = [], []
+    outcomes = []
     for item in sent:
-        delivery, result = item.delivery, item.result
-        delivery.locked_until = None
-        delivery.attempt_count += 1
-        attempts.append(
-            DeliveryAttempt(
-                delivery=delivery,
-                number=delivery.attempt_count,
-                http_status=result.http_status,
-                duration_ms=result.duration_ms,
-                error=result.error,
-                response_body=result.response_body,
-            )
-        )
-        outcomes.append(_next_state(delivery, result, now))
-        logger.info(
-            "delivery %s of %s to %s: attempt %s %s (%s, %s ms)",
-            delivery.pk, delivery.event_id, delivery.url, delivery.attempt_count, outcomes[-1],
-            result.http_status or result.error, result.duration_ms,
-        )  # fmt: skip
-    _insert_attempts(attempts, now)
-    # Finished deliveries share their new state: one UPDATE per state (bulk_update's CASE per
-    # row costs more in Python than the sends). Retries each have their own time.
-    finished: dict[str, list[int]] = {}
-    for item in sent:
-        d = item.delivery
-        if d.status == DeliveryStatus.PENDING:
-            Delivery.objects.filter(pk=d.pk).update(
-                attempt_count=d.attempt_count, locked_until=None, next_attempt_at=d.next_attempt_at, updated_at=now
-            )
-        else:
-            finished.setdefault(d.status, []).append(d.pk)
-    for status, ids in finished.items():
-        Delivery.objects.filter(pk__in=ids).update(
-            status=status, attempt_count=F("attempt_count") + 1, locked_until=None, next_attempt_at=None, updated_at=now
-        )
-    last_by_endpoint = {s.delivery.endpoint_id: s for s in sent if s.delivery.endpoint_id}
-    for item in last_by_endpoint.values():
-        _update_health(item.delivery.endpoint, item.result, now)
+        item.job.attempt_count += 1
+        outcomes.append(_next_state(item.job, item.result, now))
+    _log(sent, outcomes)
+    with transaction.atomic():
+        _write_outcomes(sent, now)
+        last_by_endpoint = {s.job.endpoint_id: s.result for s in sent if s.job.endpoint_id}
+        for endpoint_id, result in last_by_endpoint.items():
+            _update_health(endpoint_id, result, now)
     return outcomes
 
 
-def _insert_attempts(attempts: list[DeliveryAttempt], now: datetime) -> None:
-    """The batch's attempt log in one INSERT. On PostgreSQL from arrays (a quarter of the CPU of
-    bulk_create, which also reads back ids nobody needs); elsewhere through the ORM."""
+def _log(sent: list[_Sent], outcomes: list[str]) -> None:
+    """Each attempt that did not succeed at INFO; successes as one line per batch (a busy worker
+    sends thousands a second), each at DEBUG."""
+    succeeded = 0
+    for item, outcome in zip(sent, outcomes, strict=True):
+        job, result = item.job, item.result
+        level = logging.DEBUG if outcome == "succeeded" else logging.INFO
+        succeeded += outcome == "succeeded"
+        if logger.isEnabledFor(level):
+            logger.log(
+                level, "delivery %s of %s to %s: attempt %s %s (%s, %s ms)",
+                job.id, job.event_id, job.url, job.attempt_count, outcome,
+                result.http_status or result.error, result.duration_ms,
+            )  # fmt: skip
+    if succeeded:
+        logger.info("sent %s deliveries, %s succeeded", len(sent), succeeded)
+
+
+_RECORD_SQL = """
+WITH outcome AS (
+    SELECT * FROM json_to_recordset(%(outcomes)s) AS o(
+        delivery_id bigint, number integer, http_status integer, duration_ms integer, error text,
+        response_body text, status text, next_attempt_at timestamptz)
+), logged AS (
+    INSERT INTO {attempt} (delivery_id, number, http_status, duration_ms, error, response_body, at)
+    SELECT delivery_id, number, http_status, duration_ms, error, response_body, %(now)s FROM outcome
+)
+UPDATE {delivery} d
+SET status = o.status, attempt_count = o.number, next_attempt_at = o.next_attempt_at, locked_until = NULL,
+    updated_at = %(now)s
+FROM outcome o WHERE d.id = o.delivery_id
+"""
+
+
+def _write_outcomes(sent: list[_Sent], now: datetime) -> None:
+    """Each delivery's attempt log row and new state. On PostgreSQL one statement from a JSON
+    parameter (the ORM's INSERT and UPDATEs cost more CPU than sending the batch); elsewhere
+    through the ORM."""
     if connection.vendor != "postgresql":
-        DeliveryAttempt.objects.bulk_create(attempts)
+        DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(
+                delivery_id=s.job.id, number=s.job.attempt_count, http_status=s.result.http_status,
+                duration_ms=s.result.duration_ms, error=s.result.error, response_body=s.result.response_body,
+            )
+            for s in sent
+        )  # fmt: skip
+        for s in sent:
+            Delivery.objects.filter(pk=s.job.id).update(
+                status=s.job.status, attempt_count=s.job.attempt_count, next_attempt_at=s.job.next_attempt_at,
+                locked_until=None, updated_at=now,
+            )  # fmt: skip
         return
-    columns = ("delivery_id", "number", "http_status", "duration_ms", "error", "response_body")
-    types = ("bigint", "integer", "integer", "integer", "text", "text")
-    arrays = [[getattr(a, column) for a in attempts] for column in columns]
+    outcomes = [
+        {
+            "delivery_id": s.job.id, "number": s.job.attempt_count, "http_status": s.result.http_status,
+            "duration_ms": s.result.duration_ms, "error": s.result.error, "response_body": s.result.response_body,
+            "status": s.job.status,
+            "next_attempt_at": s.job.next_attempt_at.isoformat() if s.job.next_attempt_at else None,
+        }
+        for s in sent
+    ]  # fmt: skip
+    sql = _RECORD_SQL.format(attempt=DeliveryAttempt._meta.db_table, delivery=Delivery._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {DeliveryAttempt._meta.db_table} ({', '.join(columns)}, at) "
-            f"SELECT *, %s FROM unnest({', '.join(f'%s::{t}[]' for t in types)})",
-            [now, *arrays],
-        )
+        cursor.execute(sql, {"outcomes": json.dumps(outcomes), "now": now})
 
 
-def _next_state(delivery: Delivery, result: transport.PostResult, now: datetime) -> str:
-    delivery.updated_at = now
+def _next_state(delivery: _Job, result: transport.PostResult, now: datetime) -> str:
     if result.ok:
         delivery.status, delivery.next_attempt_at = DeliveryStatus.SUCCEEDED, None
         return "succeeded"
@@ -288,21 +369,21 @@ def _next_state(delivery: Delivery, result: transport.PostResult, now: datetime)
 _success_written: dict[int, datetime] = {}
 
 
-def _update_health(endpoint: WebhookEndpoint, result: transport.PostResult, now: datetime) -> None:
+def _update_health(endpoint_id: int, result: transport.PostResult, now: datetime) -> None:
     if result.ok:
-        written = _success_written.get(endpoint.pk)
+        written = _success_written.get(endpoint_id)
         if written is not None and timedelta(0) <= now - written < _HEALTH_RESOLUTION:
             return
-        _success_written[endpoint.pk] = now
+        _success_written[endpoint_id] = now
         # Every success would otherwise rewrite the same endpoint row, and concurrent senders to
         # one endpoint would queue on its row lock: write only when something changes (a streak
         # ends) or the timestamp is more than a few seconds old.
-        WebhookEndpoint.objects.filter(pk=endpoint.pk).filter(
+        WebhookEndpoint.objects.filter(pk=endpoint_id).filter(
             Q(failure_streak__gt=0) | Q(last_success_at__isnull=True) | Q(last_success_at__lt=now - _HEALTH_RESOLUTION)
         ).update(last_success_at=now, failure_streak=0, failing_since=None)
         return
-    _success_written.pop(endpoint.pk, None)
-    endpoint.refresh_from_db(fields=["failing_since", "failure_streak", "is_active"])
+    _success_written.pop(endpoint_id, None)
+    endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
     failing_since = endpoint.failing_since or now
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         last_failure_at=now, failure_streak=endpoint.failure_streak + 1, failing_since=failing_since

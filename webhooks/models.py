@@ -2,6 +2,8 @@
 
 import os
 import time
+from datetime import datetime
+from typing import Any
 
 from django.db import models
 
@@ -63,15 +65,22 @@ class Event(models.Model):
         return f"{self.type} #{self.sequence} ({self.id})"
 
     def representation(self) -> dict:
-        """The JSON that webhooks carry and polling returns (API.md §6)."""
-        return {
-            "id": self.id,
-            "type": self.type,
-            "timestamp": iso_timestamp(self.created_at),
-            "sequence": self.sequence,
-            "api_version": self.api_version,
-            "data": self.data,
-        }
+        return event_representation(self.id, self.type, self.created_at, self.sequence, self.api_version, self.data)
+
+
+def event_representation(
+    id: str, type: str, created_at: datetime, sequence: int | None, api_version: str, data: Any
+) -> dict:
+    """The JSON that webhooks carry and polling returns (API.md §6); from plain values too, so
+    the sender need not build model instances."""
+    return {
+        "id": id,
+        "type": type,
+        "timestamp": iso_timestamp(created_at),
+        "sequence": sequence,
+        "api_version": api_version,
+        "data": data,
+    }
 
 
 class WebhookEndpoint(models.Model):

@@ -208,16 +208,6 @@ def webhook_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     return endpoint
 
 
-def live_secrets(endpoint: WebhookEndpoint | None, integrator: Integrator) -> list[str]:
-    if endpoint is None:
-        return [integrator.webhook_secret]
-    secrets = [endpoint.secret]
-    expires = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret and expires and expires > timezone.now():
-        secrets.append(endpoint.previous_secret)
-    return secrets
-
-
 @transaction.atomic
 def webhook_send_test(*, endpoint: WebhookEndpoint) -> Delivery:
     event = publish(

@@ -1,37 +1,48 @@
-"""The HTTP POST of a delivery: pooled keep-alive connections per worker process, connect
-timeout 3 s, 10 s in all, no redirects, and the connection goes to the address that was just
-checked (the Host header and TLS SNI/certificate still name the host)."""
+"""The HTTP POSTs of deliveries, a batch at a time: libcurl (pycurl) sends a batch concurrently
+from the calling thread, its connections kept alive per thread; connect timeout 3 s, 10 s in all
+(WEBHOOKS_TIMEOUT_SECONDS), no redirects, no proxies, and each connection goes to the address
+that was just checked (the Host header and TLS SNI/certificate still name the host).
 
+Why libcurl and not a Python client: a local receiver answered 3,500 POSTs/s to one thread
+driving libcurl at ~75 µs of CPU each, against 1,200/s at ~720 µs each from 16 threads on urllib3
+(tests/perf). Sending is most of a webhook worker's work, and the GIL made it the bottleneck.
+"""
+
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import certifi
-import urllib3
+import pycurl
 from django.conf import settings
 
 from webhooks import addresses
 
 RESPONSE_BODY_LIMIT = 1024
-CONNECT_TIMEOUT = 3.0
-TOTAL_TIMEOUT = 10.0
+READ_LIMIT = 64 * 1024  # a longer answer is cut off (the status still counts)
+CONNECT_TIMEOUT_MS = 3000
 USER_AGENT = "GetItDone-Webhooks/1"
 
-_pool: urllib3.PoolManager | None = None
+# libcurl's error codes as the error classes an attempt records ("CURLE_…" names mean little to
+# an integrator reading the attempt log).
+_ERRORS = {
+    pycurl.E_COULDNT_RESOLVE_HOST: "NameResolutionError",
+    pycurl.E_COULDNT_CONNECT: "ConnectError",
+    pycurl.E_OPERATION_TIMEDOUT: "TimeoutError",
+    pycurl.E_SSL_CONNECT_ERROR: "SSLError",
+    pycurl.E_PEER_FAILED_VERIFICATION: "SSLError",
+    pycurl.E_GOT_NOTHING: "RemoteDisconnected",
+    pycurl.E_SEND_ERROR: "SendError",
+    pycurl.E_RECV_ERROR: "RecvError",
+}
 
 
-def _pool_manager() -> urllib3.PoolManager:
-    global _pool
-    if _pool is None:
-        # maxsize: keep-alive connections kept per receiver, as many as may be in flight to it.
-        _pool = urllib3.PoolManager(
-            num_pools=500,
-            maxsize=settings.WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT,
-            block=False,
-            retries=False,
-            ca_certs=certifi.where(),
-        )
-    return _pool
+@dataclass(frozen=True)
+class Request:
+    url: str
+    body: bytes
+    headers: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -53,52 +64,140 @@ def _retry_after(value: str | None) -> int | None:
     return None
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> PostResult:
-    started = time.monotonic()
+@dataclass
+class _Transfer:
+    """One request in flight: what its callbacks collect."""
 
-    def done(status: int | None = None, error: str = "", text: str = "", retry_after: int | None = None) -> PostResult:
-        return PostResult(status, int((time.monotonic() - started) * 1000), error[:300], text, retry_after)
+    index: int
+    started: float
+    head: bytearray = field(default_factory=bytearray)
+    received: int = 0
+    retry_after: str | None = None
 
-    try:
-        scheme, host, port, resolved = addresses.resolve(url)
-    except addresses.UnsafeUrl as exc:
-        return done(error=f"UnsafeUrl: {exc}")
-    parts = urlsplit(url)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    default_port = 443 if scheme == "https" else 80
-    tls = {"server_hostname": host, "assert_hostname": host} if scheme == "https" else {}
-    pool = _pool_manager().connection_from_host(resolved[0], port=port, scheme=scheme, pool_kwargs=tls)
-    try:
-        response = pool.urlopen(
-            "POST",
-            path,
-            body=body,
-            headers={
-                **headers,
-                "Host": host if port == default_port else f"{host}:{port}",
-                "User-Agent": USER_AGENT,
-                "Content-Type": "application/json",
-            },
-            redirect=False,
-            retries=False,
-            assert_same_host=False,
-            timeout=urllib3.Timeout(total=TOTAL_TIMEOUT, connect=CONNECT_TIMEOUT),
-            preload_content=False,
+    def write(self, chunk: bytes) -> int:
+        self.received += len(chunk)
+        if len(self.head) < RESPONSE_BODY_LIMIT:
+            self.head += chunk[: RESPONSE_BODY_LIMIT - len(self.head)]
+        return len(chunk) if self.received <= READ_LIMIT else 0  # 0 stops the transfer
+
+    def header(self, line: bytes) -> None:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"retry-after":
+            self.retry_after = value.decode("latin-1").strip()
+
+    @property
+    def cut_off(self) -> bool:
+        return self.received > READ_LIMIT
+
+    def result(self, status: int | None = None, error: str = "") -> PostResult:
+        return PostResult(
+            http_status=status,
+            duration_ms=int((time.monotonic() - self.started) * 1000),
+            error=error[:300],
+            # NUL cannot be stored in a text column: shown as the replacement character
+            response_body=self.head.decode("utf-8", "replace").replace("\x00", "\ufffd"),
+            retry_after=_retry_after(self.retry_after),
         )
-    except urllib3.exceptions.HTTPError as exc:
-        return done(error=f"{type(exc).__name__}: {exc}")
-    try:
-        head = response.read(RESPONSE_BODY_LIMIT)
-        remaining = response.length_remaining
-        if remaining is not None and remaining <= 64 * 1024:
-            response.drain_conn()  # read the small rest, so the connection can be reused
-        else:
-            response.close()  # a long or chunked body: not worth reading, drop the connection
-    except urllib3.exceptions.HTTPError as exc:
-        response.close()
-        return done(response.status, error=f"{type(exc).__name__}: {exc}")
-    return done(
-        response.status,
-        text=head.decode("utf-8", "replace"),
-        retry_after=_retry_after(response.headers.get("Retry-After")),
+
+
+class _Sender(threading.local):
+    """Per thread: a libcurl multi handle (its connection cache is the keep-alive pool) and the
+    easy handles it reuses. libcurl handles must not be shared between threads."""
+
+    def __init__(self) -> None:
+        self.multi = pycurl.CurlMulti()
+        # Idle connections kept per thread: enough for one batch to as many receivers.
+        self.multi.setopt(pycurl.M_MAXCONNECTS, max(settings.WEBHOOKS_BATCH_SIZE, 8))
+        self.idle: list[pycurl.Curl] = []
+
+    def handle(self) -> pycurl.Curl:
+        if self.idle:
+            easy = self.idle.pop()
+            easy.reset()
+            return easy
+        return pycurl.Curl()
+
+
+_sender = _Sender()
+_CA_BUNDLE = certifi.where()
+
+
+def _connect_to(address: str, port: int) -> str:
+    host = f"[{address}]" if ":" in address else address
+    return f"::{host}:{port}"  # any host and port of this request goes to this address
+
+
+def _configure(easy: pycurl.Curl, request: Request, address: str, port: int, transfer: _Transfer) -> None:
+    easy.setopt(pycurl.URL, request.url)
+    easy.setopt(pycurl.CONNECT_TO, [_connect_to(address, port)])
+    easy.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
+    easy.setopt(pycurl.PROXY, "")  # never through a proxy from the environment
+    easy.setopt(pycurl.NOSIGNAL, 1)  # timeouts without SIGALRM: we run in threads
+    easy.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+    easy.setopt(pycurl.FOLLOWLOCATION, 0)
+    easy.setopt(pycurl.CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS)
+    easy.setopt(pycurl.TIMEOUT_MS, int(settings.WEBHOOKS_TIMEOUT_SECONDS * 1000))
+    easy.setopt(pycurl.CAINFO, _CA_BUNDLE)
+    easy.setopt(pycurl.USERAGENT, USER_AGENT)
+    easy.setopt(pycurl.POSTFIELDS, request.body)
+    easy.setopt(
+        pycurl.HTTPHEADER,
+        [f"{k}: {v}" for k, v in request.headers.items()] + ["Content-Type: application/json", "Expect:"],
     )
+    easy.setopt(pycurl.WRITEFUNCTION, transfer.write)
+    easy.setopt(pycurl.HEADERFUNCTION, transfer.header)
+
+
+def post_many(requests: list[Request]) -> list[PostResult]:
+    """POST each request, concurrently; results in the same order. Never raises for what a
+    receiver or the network does: that is a result with an `error`."""
+    results: list[PostResult | None] = [None] * len(requests)
+    resolved: dict[str, tuple[str, int] | addresses.UnsafeUrl] = {}  # one lookup per host in a batch
+    in_flight: dict[pycurl.Curl, _Transfer] = {}
+    multi = _sender.multi
+    for index, request in enumerate(requests):
+        transfer = _Transfer(index, time.monotonic())
+        netloc = urlsplit(request.url).netloc
+        if netloc not in resolved:
+            try:
+                _scheme, _host, port, found = addresses.resolve(request.url)
+                resolved[netloc] = (found[0], port)
+            except addresses.UnsafeUrl as exc:
+                resolved[netloc] = exc
+        target = resolved[netloc]
+        if isinstance(target, addresses.UnsafeUrl):
+            results[index] = transfer.result(error=f"UnsafeUrl: {target}")
+            continue
+        easy = _sender.handle()
+        _configure(easy, request, *target, transfer)
+        multi.add_handle(easy)
+        in_flight[easy] = transfer
+
+    def finish(easy: pycurl.Curl, errno: int = 0, message: str = "") -> None:
+        transfer = in_flight.pop(easy)
+        status = easy.getinfo(pycurl.RESPONSE_CODE) or None
+        error = ""
+        if errno and not (errno == pycurl.E_WRITE_ERROR and transfer.cut_off):
+            error = f"{_ERRORS.get(errno, f'CurlError{errno}')}: {message}"
+        results[transfer.index] = transfer.result(status, error)
+        multi.remove_handle(easy)
+        _sender.idle.append(easy)
+
+    while in_flight:
+        while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+            pass
+        while True:
+            queued, succeeded, failed = multi.info_read()
+            for easy in succeeded:
+                finish(easy)
+            for easy, errno, message in failed:
+                finish(easy, errno, message)
+            if not queued:
+                break
+        if in_flight:
+            multi.select(0.5)
+    return results  # type: ignore[return-value]  # every slot is filled above
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> PostResult:
+    return post_many([Request(url, body, headers)])[0]

@@ -2,14 +2,16 @@
 
 1. Throughput: N events are published (one transaction each) while no worker runs, then the
    worker starts and drains them: delivered events/s, first to last receipt.
-2. Baseline: the same N bodies signed and POSTed to the same receiver by a raw loop with the same
-   processes and threads (urllib3 pool, our signer): events/s, and the ratio worker/raw.
+2. Baseline: the same N bodies signed (our signer) and POSTed to the same receiver by a raw loop
+   with the same HTTP client (libcurl via webhooks.transport), in batches of WEBHOOKS_BATCH_SIZE from
+   as many threads as keep WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT in flight (what the workers may have
+   in flight to one receiver), per worker process: events/s, and the ratio worker/raw.
 3. Latency: events published at half the measured throughput for a while, with the worker
    running: commit→receipt p50/p99.
 
 The worker is the Procfile's `worker`, as production runs it (one process). Env: BENCH_EVENTS
-(default 2000), BENCH_THREADS (16: the raw loop's threads), BENCH_SECONDS (10), BENCH_PUBLISHERS
-(4); BENCH_PROCESSES runs that many thread-pool workers of BENCH_THREADS instead, to compare.
+(default 2000), BENCH_SECONDS (10), BENCH_PUBLISHERS (4); BENCH_PROCESSES runs that many
+thread-pool workers of BENCH_THREADS (16) instead of the Procfile's, to compare.
 """
 
 import json
@@ -26,9 +28,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.perf._harness import ROOT, percentile, prepare_environment, print_rows, start_bench_workers, stop
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "2000"))
-THREADS = int(os.environ.get("BENCH_THREADS", "16"))
 PROCESSES = int(os.environ.get("BENCH_PROCESSES", "0"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+
+
+def raw_threads() -> int:
+    from django.conf import settings
+
+    per_process = max(1, settings.WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT // settings.WEBHOOKS_BATCH_SIZE)
+    return per_process * max(PROCESSES, 1)
 
 
 def main() -> None:
@@ -43,14 +51,15 @@ def main() -> None:
 
     django.setup()
     import urllib3
+    from django.conf import settings
     from django.db import connection, transaction
 
     from fulfillment.services import integrator_create
-    from webhooks import signing
+    from webhooks import signing, transport
     from webhooks.models import Event
     from webhooks.services import publish, webhook_create
 
-    http = urllib3.PoolManager(maxsize=THREADS)
+    http = urllib3.PoolManager()
     base = f"http://127.0.0.1:{port}"
     time.sleep(0.5)
 
@@ -81,37 +90,44 @@ def main() -> None:
         times = sorted(got[i] for i in ids)
         worker_rate = (len(times) - 1) / (times[-1] - times[0])
 
-        # 2. Raw loop: the same bodies, signed and POSTed with the same processes × threads.
+        # 2. Raw loop: the same bodies, signed and POSTed in batches by the same HTTP client (libcurl,
+        #    webhooks.transport) from the same processes × threads, with no database or broker.
         http.request("DELETE", base + "/stats")
         bodies = [
             (e.id, json.dumps(e.representation(), separators=(",", ":")).encode())
             for e in Event.objects.filter(id__in=ids)
         ]
+        size = settings.WEBHOOKS_BATCH_SIZE
 
-        def raw_send(item: tuple[str, bytes]) -> None:
-            event_id, body = item
-            ts = int(time.time())
-            headers = {
-                "webhook-id": event_id,
-                "webhook-timestamp": str(ts),
-                "webhook-signature": signing.signature_header([endpoint.secret], event_id, ts, body),
-                "content-type": "application/json",
-            }
-            http.request("POST", base + "/hook", body=body, headers=headers, retries=False)
+        def raw_send(chunk: list[tuple[str, bytes]]) -> None:
+            requests = []
+            for event_id, body in chunk:
+                ts = int(time.time())
+                headers = {
+                    "webhook-id": event_id,
+                    "webhook-timestamp": str(ts),
+                    "webhook-signature": signing.signature_header([endpoint.secret], event_id, ts, body),
+                }
+                requests.append(transport.Request(base + "/hook", body, headers))
+            transport.post_many(requests)
 
         started = time.time()
-        with ThreadPoolExecutor(THREADS * max(PROCESSES, 1)) as pool:
-            list(pool.map(raw_send, bodies))
+        with ThreadPoolExecutor(raw_threads()) as pool:
+            list(pool.map(raw_send, [bodies[i : i + size] for i in range(0, len(bodies), size)]))
         raw_rate = len(bodies) / (time.time() - started)
 
-        # 3. Latency at half the sustained rate, offered by several publishing threads (one
-        #    client committing one event at a time cannot reach it on this machine).
+        # 3. Latency at half the sustained rate, offered by several publishing threads, each for
+        #    an integrator of its own (one integrator's events are numbered in commit order, so
+        #    its commits queue one after another), all to the same receiver.
         http.request("DELETE", base + "/stats")
         commits: dict[str, float] = {}
         publishers = int(os.environ.get("BENCH_PUBLISHERS", "4"))
         interval = publishers / (worker_rate / 2)
+        tenants = [integrator] + [integrator_create(name=f"bench {n}").integrator for n in range(1, publishers)]
+        for tenant in tenants[1:]:
+            webhook_create(integrator=tenant, url=base + "/hook")
 
-        def offer() -> None:
+        def offer(integrator: object) -> None:
             from django.db import connection
 
             next_at = time.time()
@@ -124,7 +140,7 @@ def main() -> None:
                 time.sleep(max(0.0, next_at - time.time()))
             connection.close()
 
-        threads = [threading.Thread(target=offer) for _ in range(publishers)]
+        threads = [threading.Thread(target=offer, args=(tenant,)) for tenant in tenants]
         for t in threads:
             t.start()
         for t in threads:
@@ -138,7 +154,7 @@ def main() -> None:
     print_rows(
         f"webhooks: {EVENTS} events, one local receiver; "
         + setup
-        + f"; raw loop: {THREADS * max(PROCESSES, 1)} threads in {max(PROCESSES, 1)} process(es)",
+        + f"; raw loop: libcurl batches of {settings.WEBHOOKS_BATCH_SIZE} from {raw_threads()} thread(s)",
         [
             ("worker delivered/s", f"{worker_rate:.0f}"),
             ("raw sign+POST/s", f"{raw_rate:.0f}"),

@@ -147,14 +147,20 @@ def test_rotation_signs_with_both_secrets(auth_client, integrator, receiver, del
     receiver.verify(request, new)
 
 
-def test_old_secret_stops_signing_after_24h(integrator, receiver, delivery):
+def test_old_secret_stops_signing_after_24h(auth_client, integrator, receiver, delivery):
+    receiver.respond(200)
     endpoint = _hook(integrator, receiver)
+    old = endpoint.secret
     webhook_rotate_secret(endpoint=endpoint)
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(previous_secret_expires_at=timezone.now())
     endpoint.refresh_from_db()
-    from webhooks.services import live_secrets
-
-    assert live_secrets(endpoint, integrator) == [endpoint.secret]
+    auth_client.post("/api/issues", {"client_issue_id": "k2"}, format="json")
+    send_all_due()
+    request = receiver.requests[0]
+    assert len(request.headers["webhook-signature"].split(" ")) == 1
+    receiver.verify(request, endpoint.secret)
+    with pytest.raises(WebhookVerificationError):
+        receiver.verify(request, old)
 
 
 def test_retry_after_is_honoured_within_bounds(settings):

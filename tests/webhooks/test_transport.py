@@ -1,0 +1,89 @@
+"""The HTTP side of a delivery (libcurl), against real local HTTP servers."""
+
+import time
+
+import pytest
+from werkzeug import Request, Response
+
+from webhooks import transport
+
+
+def _serve(httpserver, handler, path="/hook"):
+    seen: list[Request] = []
+
+    def record(request: Request) -> Response:
+        seen.append(request)
+        return handler(request)
+
+    httpserver.expect_request(path, method="POST").respond_with_handler(record)
+    return seen
+
+
+def test_the_request_names_the_host_while_connecting_to_the_checked_address(httpserver, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True
+    seen = _serve(httpserver, lambda r: Response(status=204))
+    url = f"http://localhost:{httpserver.port}/hook"
+    result = transport.post(url, b'{"a":1}', {"webhook-id": "evt_1"})
+    assert result.ok and result.http_status == 204 and result.error == ""
+    request = seen[0]
+    assert request.headers["Host"] == f"localhost:{httpserver.port}"
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["User-Agent"] == transport.USER_AGENT
+    assert request.headers["webhook-id"] == "evt_1"
+    assert "Expect" not in request.headers  # no 100-continue round trip
+    assert request.get_data() == b'{"a":1}'
+
+
+def test_only_the_first_kib_of_a_long_answer_is_kept_and_the_status_still_counts(httpserver):
+    _serve(httpserver, lambda r: Response("é" + "x" * 200_000, status=200))
+    result = transport.post(httpserver.url_for("/hook"), b"{}", {})
+    assert result.ok and result.error == ""
+    assert result.response_body.startswith("é") and len(result.response_body.encode()) <= 1024
+
+
+def test_retry_after_is_read(httpserver):
+    _serve(httpserver, lambda r: Response("busy", status=503, headers={"Retry-After": "120"}))
+    result = transport.post(httpserver.url_for("/hook"), b"{}", {})
+    assert (result.http_status, result.retry_after, result.response_body) == (503, 120, "busy")
+    assert not result.ok
+
+
+def test_a_batch_keeps_each_result_in_its_place(httpserver, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = False  # so the loopback receivers are refused...
+    ok = transport.Request(httpserver.url_for("/hook"), b"{}", {})
+    unsafe = transport.Request("http://127.0.0.1:1/nothing", b"{}", {})
+    assert [r.error.split(":")[0] for r in transport.post_many([ok, unsafe])] == ["UnsafeUrl", "UnsafeUrl"]
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True  # ...and here they are allowed
+    _serve(httpserver, lambda r: Response(status=200))
+    _serve(httpserver, lambda r: Response(status=500), path="/broken")
+    broken = transport.Request(httpserver.url_for("/broken"), b"{}", {})
+    refused = transport.Request("http://127.0.0.1:1/nothing", b"{}", {})
+    ftp = transport.Request("ftp://127.0.0.1/x", b"{}", {})
+    results = transport.post_many([ok, refused, broken, ftp, ok])
+    assert [r.http_status for r in results] == [200, None, 500, None, 200]
+    assert results[1].error.startswith("ConnectError")
+    assert results[3].error.startswith("UnsafeUrl")
+
+
+def test_a_receiver_slower_than_the_timeout_is_cut_off(httpserver, settings):
+    settings.WEBHOOKS_TIMEOUT_SECONDS = 0.5
+
+    def slow(request: Request) -> Response:
+        time.sleep(1.5)
+        return Response(status=200)
+
+    _serve(httpserver, slow)
+    started = time.monotonic()
+    result = transport.post(httpserver.url_for("/hook"), b"{}", {})
+    assert time.monotonic() - started < 1.4
+    assert result.http_status is None and result.error.startswith("TimeoutError")
+    assert 400 <= result.duration_ms < 1400
+
+
+@pytest.mark.parametrize("status", [301, 307, 308])
+def test_redirects_are_answers_not_instructions(httpserver, status):
+    seen = _serve(httpserver, lambda r: Response(status=status, headers={"Location": "/elsewhere"}))
+    _serve(httpserver, lambda r: Response(status=200), path="/elsewhere")
+    result = transport.post(httpserver.url_for("/hook"), b"{}", {})
+    assert result.http_status == status and len(seen) == 1
