@@ -44,9 +44,10 @@ WAKE_FLAG = "webhooks:wake"
 
 
 def wake_drain(*, force: bool = False) -> None:
-    """Tell the workers there is work. Coalesced: while a wake-up is pending, more commits need
-    none (the drain that wakes clears the flag before it looks for work). Best effort: with the
-    broker down the beat sweep wakes a drain once it is back; the rows are the truth."""
+    """Tell the workers there is work. Coalesced: while a wake-up is pending or a drain is at
+    work, more commits need none (a drain clears the flag when it runs out of work, then looks
+    once more). Best effort: with the broker down the beat sweep wakes a drain once it is back;
+    the rows are the truth."""
     from webhooks.tasks import drain
 
     if not force and not cache.add(WAKE_FLAG, 1, timeout=settings.WEBHOOKS_WAKE_COALESCE_SECONDS):

@@ -7,14 +7,16 @@ real Celery worker for the behaviour that depends on one.
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from werkzeug import Response
 
 from tests.conftest import client_for
 from tests.webhooks.conftest import send_all_due
 from webhooks.delivery import deliveries_drain, deliveries_sweep, delivery_attempt, retry_delay
 from webhooks.models import Delivery, DeliveryStatus, Event, WebhookEndpoint
-from webhooks.services import webhook_create, webhook_rotate_secret
+from webhooks.services import WAKE_FLAG, webhook_create, webhook_rotate_secret
 
 pytestmark = pytest.mark.django_db
 
@@ -230,6 +232,28 @@ def test_drain_sends_a_backlog_in_batches(auth_client, integrator, receiver, del
     assert deliveries_drain(batch_size=3) == 7
     assert len(receiver.requests) == 7
     assert not Delivery.objects.exclude(status=DeliveryStatus.SUCCEEDED).exists()
+
+
+def test_a_drain_clears_the_wake_up_flag_only_when_it_runs_out_of_work(
+    auth_client, integrator, receiver, delivery, settings
+):
+    """While the flag is set, commits send no wake-up: a drain keeps it set while it has work,
+    so commits under load do not each cost a broker message."""
+    flag_while_sending = []
+
+    def handler(request):
+        flag_while_sending.append(cache.get(WAKE_FLAG))
+        return Response(status=200)
+
+    receiver.server.expect_request("/hook", method="POST").respond_with_handler(handler)
+    _hook(integrator, receiver)
+    for n in range(3):
+        auth_client.post("/api/issues", {"client_issue_id": f"w{n}"}, format="json")
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    cache.set(WAKE_FLAG, 1, timeout=60)  # as the first commit's wake-up left it
+    assert deliveries_drain(batch_size=1) == 3
+    assert flag_while_sending == [1, 1, 1]
+    assert cache.get(WAKE_FLAG) is None
 
 
 def test_per_receiver_cap_counts_other_workers_leases(auth_client, integrator, receiver, delivery, settings):
