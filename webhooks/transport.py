@@ -155,23 +155,6 @@ def post_many(requests: list[Request]) -> list[PostResult]:
     resolved: dict[str, tuple[str, int] | addresses.UnsafeUrl] = {}  # one lookup per host in a batch
     in_flight: dict[pycurl.Curl, _Transfer] = {}
     multi = _sender.multi
-    for index, request in enumerate(requests):
-        transfer = _Transfer(index, time.monotonic())
-        netloc = urlsplit(request.url).netloc
-        if netloc not in resolved:
-            try:
-                _scheme, _host, port, found = addresses.resolve(request.url)
-                resolved[netloc] = (found[0], port)
-            except addresses.UnsafeUrl as exc:
-                resolved[netloc] = exc
-        target = resolved[netloc]
-        if isinstance(target, addresses.UnsafeUrl):
-            results[index] = transfer.result(error=f"UnsafeUrl: {target}")
-            continue
-        easy = _sender.handle()
-        _configure(easy, request, *target, transfer)
-        multi.add_handle(easy)
-        in_flight[easy] = transfer
 
     def finish(easy: pycurl.Curl, errno: int = 0, message: str = "") -> None:
         transfer = in_flight.pop(easy)
@@ -183,19 +166,43 @@ def post_many(requests: list[Request]) -> list[PostResult]:
         multi.remove_handle(easy)
         _sender.idle.append(easy)
 
-    while in_flight:
-        while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-            pass
-        while True:
-            queued, succeeded, failed = multi.info_read()
-            for easy in succeeded:
-                finish(easy)
-            for easy, errno, message in failed:
-                finish(easy, errno, message)
-            if not queued:
-                break
-        if in_flight:
-            multi.select(0.5)
+    try:
+        for index, request in enumerate(requests):
+            transfer = _Transfer(index, time.monotonic())
+            netloc = urlsplit(request.url).netloc
+            if netloc not in resolved:
+                try:
+                    _scheme, _host, port, found = addresses.resolve(request.url)
+                    resolved[netloc] = (found[0], port)
+                except addresses.UnsafeUrl as exc:
+                    resolved[netloc] = exc
+            target = resolved[netloc]
+            if isinstance(target, addresses.UnsafeUrl):
+                results[index] = transfer.result(error=f"UnsafeUrl: {target}")
+                continue
+            easy = _sender.handle()
+            _configure(easy, request, *target, transfer)
+            multi.add_handle(easy)
+            in_flight[easy] = transfer
+
+        while in_flight:
+            while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+                pass
+            while True:
+                queued, succeeded, failed = multi.info_read()
+                for easy in succeeded:
+                    finish(easy)
+                for easy, errno, message in failed:
+                    finish(easy, errno, message)
+                if not queued:
+                    break
+            if in_flight:
+                multi.select(0.5)
+    finally:
+        # Only after an exception: nothing of this batch may stay attached for the next one.
+        for easy in in_flight:
+            multi.remove_handle(easy)
+            easy.close()
     return results  # type: ignore[return-value]  # every slot is filled above
 
 

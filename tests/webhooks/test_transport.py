@@ -87,3 +87,14 @@ def test_redirects_are_answers_not_instructions(httpserver, status):
     _serve(httpserver, lambda r: Response(status=200), path="/elsewhere")
     result = transport.post(httpserver.url_for("/hook"), b"{}", {})
     assert result.http_status == status and len(seen) == 1
+
+
+def test_a_batch_that_fails_midway_leaves_nothing_behind_for_the_next(httpserver):
+    seen = _serve(httpserver, lambda r: Response(status=200))
+    url = httpserver.url_for("/hook")
+    ok = transport.Request(url, b"{}", {"webhook-id": "evt_ok"})
+    unsendable = transport.Request(url, b"{}", {"webhook-id": "évt"})  # header values are ASCII
+    with pytest.raises(UnicodeEncodeError):
+        transport.post_many([ok, unsendable])
+    assert transport.post(url, b"{}", {"webhook-id": "evt_next"}).ok
+    assert [r.headers["webhook-id"] for r in seen] == ["evt_next"]
