@@ -96,7 +96,6 @@ WITH in_flight AS (
       {only}
     ORDER BY d.next_attempt_at, d.id
     LIMIT %(scan)s
-    {skip_locked}
 ), candidates AS (
     SELECT id, url, next_attempt_at,
            ROW_NUMBER() OVER (PARTITION BY url ORDER BY next_attempt_at, id) AS rank
@@ -123,6 +122,8 @@ FROM leased l JOIN {event} ev ON ev.id = l.event_id
 LEFT JOIN {endpoint} ep ON ep.id = l.endpoint_id
 JOIN {integrator} i ON i.id = l.integrator_id
 """
+_CLAIM_LOCK = 0x57EB_0001  # the advisory lock claims take turns on
+
 _LOAD_FIELDS = (
     "id", "url", "attempt_count", "event_id", "endpoint_id",
     "event__type", "event__created_at", "event__sequence", "event__api_version", "event__data",
@@ -191,18 +192,18 @@ def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[_Job]:
         "event": Event._meta.db_table,
         "integrator": Integrator._meta.db_table,
         "only": only,
-        # Concurrent claims skip each other's rows instead of picking the same ones and all
-        # but one then finding them leased (SQLite has one writer at a time anyway).
-        "skip_locked": "FOR UPDATE OF d SKIP LOCKED" if connection.vendor == "postgresql" else "",
     }
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # One statement picks, leases and reads (`= ANY(ARRAY(…))`: the planner joins the
-            # few picked ids, not every due row).
+            # Claims take turns (a few ms each), so each sees the leases of the one before and
+            # the per-receiver cap holds across workers; then one statement picks, leases and
+            # reads (`= ANY(ARRAY(…))`: the planner joins the few picked ids, not every due row).
             lease = _LEASE_SQL.format(picked="= ANY(ARRAY(SELECT id FROM picked))", **tables)
             sql = _CLAIM_SQL.format(**tables).rstrip() + f", leased AS ({lease})" + _LOAD_SQL.format(**tables)
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+            with transaction.atomic():
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CLAIM_LOCK])
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
         else:  # SQLite: no UPDATE inside WITH, so lease, then read
             lease = _LEASE_SQL.format(picked="IN (SELECT id FROM picked)", **tables)
             cursor.execute(_CLAIM_SQL.format(**tables) + lease, params)

@@ -152,36 +152,43 @@ def post_many(requests: list[Request]) -> list[PostResult]:
     """POST each request, concurrently; results in the same order. Never raises for what a
     receiver or the network does: that is a result with an `error`."""
     results: list[PostResult | None] = [None] * len(requests)
-    resolved: dict[str, tuple[str, int] | addresses.UnsafeUrl] = {}  # one lookup per host in a batch
+    resolved: dict[tuple[str, str], tuple[str, int] | addresses.UnsafeUrl] = {}  # one lookup per host
     in_flight: dict[pycurl.Curl, _Transfer] = {}
     multi = _sender.multi
 
     def finish(easy: pycurl.Curl, errno: int = 0, message: str = "") -> None:
+        multi.remove_handle(easy)
         transfer = in_flight.pop(easy)
         status = easy.getinfo(pycurl.RESPONSE_CODE) or None
         error = ""
         if errno and not (errno == pycurl.E_WRITE_ERROR and transfer.cut_off):
             error = f"{_ERRORS.get(errno, f'CurlError{errno}')}: {message}"
         results[transfer.index] = transfer.result(status, error)
-        multi.remove_handle(easy)
         _sender.idle.append(easy)
 
     try:
         for index, request in enumerate(requests):
             transfer = _Transfer(index, time.monotonic())
-            netloc = urlsplit(request.url).netloc
-            if netloc not in resolved:
-                try:
-                    _scheme, _host, port, found = addresses.resolve(request.url)
-                    resolved[netloc] = (found[0], port)
-                except addresses.UnsafeUrl as exc:
-                    resolved[netloc] = exc
-            target = resolved[netloc]
-            if isinstance(target, addresses.UnsafeUrl):
-                results[index] = transfer.result(error=f"UnsafeUrl: {target}")
+            parts = urlsplit(request.url)
+            key = (parts.scheme, parts.netloc)
+            try:
+                if key not in resolved:
+                    try:
+                        _scheme, _host, port, found = addresses.resolve(request.url)
+                        resolved[key] = (found[0], port)
+                    except addresses.UnsafeUrl as exc:
+                        resolved[key] = exc
+                target = resolved[key]
+                if isinstance(target, addresses.UnsafeUrl):
+                    results[index] = transfer.result(error=f"UnsafeUrl: {target}")
+                    continue
+                easy = _sender.handle()
+                _configure(easy, request, *target, transfer)
+            except (UnicodeError, ValueError) as exc:
+                # A URL or header libcurl cannot take (non-ASCII, NUL, an overlong label): this
+                # request's failure, not the batch's.
+                results[index] = transfer.result(error=f"InvalidRequest: {type(exc).__name__}: {exc}")
                 continue
-            easy = _sender.handle()
-            _configure(easy, request, *target, transfer)
             multi.add_handle(easy)
             in_flight[easy] = transfer
 
