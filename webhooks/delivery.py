@@ -168,9 +168,9 @@ def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[_Job]:
     """Lease up to `limit` due deliveries and load what sending them needs.
 
     Per receiver URL, only as many as leave WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT in flight (counting
-    other workers' live leases), so one slow receiver cannot take every drain. Two drains racing
-    for the same rows: the UPDATE re-checks that a row is still claimable once the other's lock
-    is released, so each row goes to one drain.
+    other workers' live leases), so one slow receiver cannot take every drain. On PostgreSQL
+    claims take turns on an advisory lock, so each sees the leases the one before committed; the
+    UPDATE still re-checks each row, so a row goes to one drain whatever the database.
     """
     now = timezone.now()
     params: dict = {
@@ -354,18 +354,18 @@ def _write_outcomes(sent: list[_Sent], now: datetime) -> None:
         cursor.execute(sql, {"outcomes": json.dumps(outcomes), "now": now})
 
 
-def _next_state(delivery: _Job, result: transport.PostResult, now: datetime) -> str:
+def _next_state(job: _Job, result: transport.PostResult, now: datetime) -> str:
     if result.ok:
-        delivery.status, delivery.next_attempt_at = DeliveryStatus.SUCCEEDED, None
+        job.status, job.next_attempt_at = DeliveryStatus.SUCCEEDED, None
         return "succeeded"
     if result.http_status == 410:
-        delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+        job.status, job.next_attempt_at = DeliveryStatus.FAILED, None
         return "gone"
-    delay = retry_delay(delivery.attempt_count, result.retry_after if result.http_status in (429, 503) else None)
+    delay = retry_delay(job.attempt_count, result.retry_after if result.http_status in (429, 503) else None)
     if delay is None:
-        delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+        job.status, job.next_attempt_at = DeliveryStatus.FAILED, None
         return "failed"
-    delivery.next_attempt_at = now + timedelta(seconds=delay)
+    job.next_attempt_at = now + timedelta(seconds=delay)
     return "retry"
 
 

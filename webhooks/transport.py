@@ -100,7 +100,7 @@ class _Transfer:
         )
 
 
-class _Sender(threading.local):
+class _Sender:
     """Per thread: a libcurl multi handle (its connection cache is the keep-alive pool) and the
     easy handles it reuses. libcurl handles must not be shared between threads."""
 
@@ -118,8 +118,16 @@ class _Sender(threading.local):
         return pycurl.Curl()
 
 
-_sender = _Sender()
+_senders = threading.local()
 _CA_BUNDLE = certifi.where()
+
+
+def _thread_sender() -> _Sender:
+    """This thread's sender, made on first use (not at import, before settings are read)."""
+    sender = getattr(_senders, "sender", None)
+    if sender is None:
+        sender = _senders.sender = _Sender()
+    return sender
 
 
 def _connect_to(address: str, port: int) -> str:
@@ -136,7 +144,8 @@ def _configure(easy: pycurl.Curl, request: Request, address: str, port: int, tra
     easy.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
     easy.setopt(pycurl.FOLLOWLOCATION, 0)
     easy.setopt(pycurl.CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS)
-    easy.setopt(pycurl.TIMEOUT_MS, int(settings.WEBHOOKS_TIMEOUT_SECONDS * 1000))
+    # At least 1 ms: 0 would mean no limit at all.
+    easy.setopt(pycurl.TIMEOUT_MS, max(1, int(settings.WEBHOOKS_TIMEOUT_SECONDS * 1000)))
     easy.setopt(pycurl.CAINFO, _CA_BUNDLE)
     easy.setopt(pycurl.USERAGENT, USER_AGENT)
     easy.setopt(pycurl.POSTFIELDS, request.body)
@@ -154,7 +163,8 @@ def post_many(requests: list[Request]) -> list[PostResult]:
     results: list[PostResult | None] = [None] * len(requests)
     resolved: dict[tuple[str, str], tuple[str, int] | addresses.UnsafeUrl] = {}  # one lookup per host
     in_flight: dict[pycurl.Curl, _Transfer] = {}
-    multi = _sender.multi
+    sender = _thread_sender()
+    multi = sender.multi
 
     def finish(easy: pycurl.Curl, errno: int = 0, message: str = "") -> None:
         multi.remove_handle(easy)
@@ -164,7 +174,7 @@ def post_many(requests: list[Request]) -> list[PostResult]:
         if errno and not (errno == pycurl.E_WRITE_ERROR and transfer.cut_off):
             error = f"{_ERRORS.get(errno, f'CurlError{errno}')}: {message}"
         results[transfer.index] = transfer.result(status, error)
-        _sender.idle.append(easy)
+        sender.idle.append(easy)
 
     try:
         for index, request in enumerate(requests):
@@ -182,7 +192,7 @@ def post_many(requests: list[Request]) -> list[PostResult]:
                 if isinstance(target, addresses.UnsafeUrl):
                     results[index] = transfer.result(error=f"UnsafeUrl: {target}")
                     continue
-                easy = _sender.handle()
+                easy = sender.handle()
                 _configure(easy, request, *target, transfer)
             except (UnicodeError, ValueError) as exc:
                 # A URL or header libcurl cannot take (non-ASCII, NUL, an overlong label): this
