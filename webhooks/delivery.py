@@ -266,6 +266,10 @@ def _drain(size: int, max_batches: int) -> int:
             batch = _claim(limit=size)
             if not batch:
                 break
+        # At work: the flag stays set (it may have been cleared just above, or have expired), or
+        # each commit from now on would wake one more drain to poll beside this one, and their
+        # claims would queue on each other.
+        cache.add(WAKE_FLAG, 1, timeout=settings.WEBHOOKS_WAKE_COALESCE_SECONDS)
         if len(batch) == size and cache.add(SPREAD_FLAG, 1, timeout=_SPREAD_EVERY):
             wake_drain(force=True)  # a backlog: one more drain helps, a few times a second at most
         _record(_send(batch))

@@ -252,6 +252,15 @@ def test_a_drain_clears_the_wake_up_flag_only_when_it_runs_out_of_work(auth_clie
     assert flag_while_sending == [1, 1, 1]
     assert cache.get(WAKE_FLAG) is None
 
+    # A drain at work sets the flag again if it was cleared (by its own last look, or another
+    # drain's) or has expired: commits meanwhile need not wake more drains.
+    flag_while_sending.clear()
+    auth_client.post("/api/issues", {"client_issue_id": "w3"}, format="json")
+    cache.delete(WAKE_FLAG)
+    assert deliveries_drain(batch_size=4) == 1
+    assert flag_while_sending == [1]
+    assert cache.get(WAKE_FLAG) is None
+
 
 def test_per_receiver_cap_counts_other_workers_leases(auth_client, integrator, receiver, delivery, settings):
     receiver.respond(200)
