@@ -1,15 +1,16 @@
 """Sending deliveries: claim, sign, POST, record the attempt, schedule the next one.
 
 Record before you send, and let the row be the truth. Workers claim due deliveries in batches
-with a lease (`SELECT … FOR UPDATE SKIP LOCKED`, then `locked_until`), so two workers never send
-one delivery at once, and a worker that dies mid-send only delays it until its lease runs out.
+with a lease (`locked_until`, set by an UPDATE that re-checks each row), so two workers never
+send one delivery at once, and a worker that dies mid-send only delays it until its lease runs
+out.
 The broker carries nothing but wake-ups ("there is work"): losing one loses nothing, because the
 beat sweep wakes a drain whenever due deliveries exist.
 
 A batch is sent concurrently by libcurl from the drain's own thread, then recorded in one
-transaction.
-Per receiver URL, a claim takes only what keeps WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT sends in
-flight across all workers, so one slow receiver cannot hold every thread.
+transaction. Per receiver URL, a claim takes only what keeps WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT
+sends in flight across all workers, and walks the receivers one by one, so one slow receiver
+can neither hold every thread nor, with its backlog, keep the others waiting.
 """
 
 import json
@@ -81,25 +82,53 @@ def _relaxed_commits() -> Iterator[None]:
             connection.close()  # broken or aborted: a new connection starts with the default
 
 
-_CLAIM_SQL = """
+# Which due deliveries a claim takes: per receiver URL, the oldest due ones, only as many as keep
+# its live leases within the cap; then the oldest of those. Walking receiver by receiver, not
+# the oldest rows of all, is what keeps a receiver with a long backlog from hiding the others:
+# its rows never fill the claim's view.
+# On PostgreSQL: a skip scan over delivery_receiver_due_idx finds each URL with pending rows (one
+# index probe per URL, however long its backlog), then per URL an index range scan reads at most
+# `limit` rows and its lease count.
+_PICK_SQL = """
+WITH RECURSIVE receivers(url) AS (
+    (SELECT url FROM {delivery} WHERE status = %(pending)s ORDER BY url LIMIT 1)
+    UNION ALL
+    SELECT (SELECT d.url FROM {delivery} d WHERE d.status = %(pending)s AND d.url > r.url ORDER BY d.url LIMIT 1)
+    FROM receivers r WHERE r.url IS NOT NULL
+), picked AS (
+    SELECT p.id FROM receivers r CROSS JOIN LATERAL (
+        SELECT d.id, d.next_attempt_at
+        FROM {delivery} d LEFT JOIN {endpoint} e ON e.id = d.endpoint_id
+        WHERE d.status = %(pending)s AND d.url = r.url AND d.next_attempt_at <= %(now)s
+          AND (d.locked_until IS NULL OR d.locked_until < %(now)s)
+          AND (d.endpoint_id IS NULL OR e.is_active = %(true)s)
+          {only}
+        ORDER BY d.next_attempt_at, d.id
+        LIMIT GREATEST(0, LEAST(%(limit)s, %(per_receiver)s - (
+            SELECT COUNT(*) FROM {delivery} f
+            WHERE f.status = %(pending)s AND f.url = r.url AND f.locked_until >= %(now)s
+        )))
+    ) p
+    WHERE r.url IS NOT NULL
+    ORDER BY p.next_attempt_at, p.id
+    LIMIT %(limit)s
+)
+"""
+# SQLite has no LATERAL: rank every due row per URL instead (the embedded database holds a
+# developer's few rows).
+_PICK_SQL_WINDOWED = """
 WITH in_flight AS (
     SELECT url, COUNT(*) AS n FROM {delivery}
     WHERE status = %(pending)s AND locked_until >= %(now)s
     GROUP BY url
-), due AS (
-    -- the oldest due rows only (an index range scan), so a claim costs the same at any backlog
-    SELECT d.id, d.url, d.next_attempt_at
+), candidates AS (
+    SELECT d.id, d.url, d.next_attempt_at,
+           ROW_NUMBER() OVER (PARTITION BY d.url ORDER BY d.next_attempt_at, d.id) AS rank
     FROM {delivery} d LEFT JOIN {endpoint} e ON e.id = d.endpoint_id
     WHERE d.status = %(pending)s AND d.next_attempt_at <= %(now)s
       AND (d.locked_until IS NULL OR d.locked_until < %(now)s)
       AND (d.endpoint_id IS NULL OR e.is_active = %(true)s)
       {only}
-    ORDER BY d.next_attempt_at, d.id
-    LIMIT %(scan)s
-), candidates AS (
-    SELECT id, url, next_attempt_at,
-           ROW_NUMBER() OVER (PARTITION BY url ORDER BY next_attempt_at, id) AS rank
-    FROM due
 ), picked AS (
     SELECT c.id FROM candidates c LEFT JOIN in_flight f ON f.url = c.url
     WHERE c.rank <= %(per_receiver)s - COALESCE(f.n, 0)
@@ -168,9 +197,10 @@ def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[_Job]:
     """Lease up to `limit` due deliveries and load what sending them needs.
 
     Per receiver URL, only as many as leave WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT in flight (counting
-    other workers' live leases), so one slow receiver cannot take every drain. On PostgreSQL
-    claims take turns on an advisory lock, so each sees the leases the one before committed; the
-    UPDATE still re-checks each row, so a row goes to one drain whatever the database.
+    other workers' live leases), so one slow receiver cannot take every drain, and its backlog
+    cannot hide the other receivers' deliveries (see _PICK_SQL). On PostgreSQL claims take turns
+    on an advisory lock, so each sees the leases the one before committed; the UPDATE still
+    re-checks each row, so a row goes to one drain whatever the database.
     """
     now = timezone.now()
     params: dict = {
@@ -179,7 +209,6 @@ def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[_Job]:
         "true": True,
         "per_receiver": settings.WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT,
         "limit": limit,
-        "scan": limit * 8,
         "lease": now + _lease(),
     }
     only = ""
@@ -199,14 +228,14 @@ def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[_Job]:
             # the per-receiver cap holds across workers; then one statement picks, leases and
             # reads (`= ANY(ARRAY(…))`: the planner joins the few picked ids, not every due row).
             lease = _LEASE_SQL.format(picked="= ANY(ARRAY(SELECT id FROM picked))", **tables)
-            sql = _CLAIM_SQL.format(**tables).rstrip() + f", leased AS ({lease})" + _LOAD_SQL.format(**tables)
+            sql = _PICK_SQL.format(**tables).rstrip() + f", leased AS ({lease})" + _LOAD_SQL.format(**tables)
             with transaction.atomic():
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CLAIM_LOCK])
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
         else:  # SQLite: no UPDATE inside WITH, so lease, then read
             lease = _LEASE_SQL.format(picked="IN (SELECT id FROM picked)", **tables)
-            cursor.execute(_CLAIM_SQL.format(**tables) + lease, params)
+            cursor.execute(_PICK_SQL_WINDOWED.format(**tables) + lease, params)
             leased = [row[0] for row in cursor.fetchall()]
             rows = list(Delivery.objects.filter(pk__in=leased).values_list(*_LOAD_FIELDS)) if leased else []
     return [_Job.load(row, now) for row in rows]

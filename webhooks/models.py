@@ -124,11 +124,14 @@ class DeliveryStatus(models.TextChoices):
 class Delivery(models.Model):
     """One event to one URL. The row is the truth: the broker only wakes a worker up."""
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    # Every index here is written twice per delivery sent (its lease, then its outcome), so none
+    # is kept twice: the event's is a plain one (not also a LIKE one for a text key), and the
+    # endpoint's is delivery_endpoint_idx.
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     integrator = models.ForeignKey("fulfillment.Integrator", on_delete=models.CASCADE, related_name="+")
     # Null for the issue's own webhook_url, signed with the integrator's default secret.
     endpoint = models.ForeignKey(
-        WebhookEndpoint, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
     url = models.URLField(max_length=500)
     status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
@@ -143,11 +146,18 @@ class Delivery(models.Model):
         ordering = ["-id"]
         verbose_name_plural = "deliveries"
         indexes = [
-            # Due deliveries in claim order: a claim reads the oldest few, whatever the backlog.
+            # Due deliveries, oldest first: the sweep asks whether any is due.
             models.Index(
                 fields=["next_attempt_at", "id"], name="delivery_due_order_idx", condition=models.Q(status="pending")
             ),
+            # Each receiver URL's due deliveries in claim order: a claim walks URL by URL.
+            models.Index(
+                fields=["url", "next_attempt_at", "id"],
+                name="delivery_receiver_due_idx",
+                condition=models.Q(status="pending"),
+            ),
             models.Index(fields=["endpoint", "-id"], name="delivery_endpoint_idx"),
+            models.Index(fields=["event"], name="delivery_event_idx"),
             # Live leases, counted per URL by every claim (the per-receiver in-flight cap).
             models.Index(
                 fields=["url", "locked_until"],

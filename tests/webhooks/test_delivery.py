@@ -276,3 +276,23 @@ def test_per_receiver_cap_counts_other_workers_leases(auth_client, integrator, r
     assert deliveries_drain(batch_size=10) == 0
     Delivery.objects.filter(pk=first.pk).update(locked_until=None, status="succeeded")
     assert deliveries_drain(batch_size=10) == 2  # one slot was free, then another after that batch
+
+
+def test_a_receiver_with_a_long_backlog_does_not_hide_the_others(auth_client, integrator, receiver, delivery, settings):
+    """One slow receiver must not starve the others: here one has more due deliveries than a
+    claim takes, and its cap's worth in flight elsewhere; the other's delivery, newer than all of
+    them, still goes out at once."""
+    receiver.respond(200, path="/quick")
+    webhook_create(integrator=integrator, url=receiver.url("/slow"))
+    for n in range(40):
+        auth_client.post("/api/issues", {"client_issue_id": f"s{n}"}, format="json")
+    webhook_create(integrator=integrator, url=receiver.url("/quick"))
+    auth_client.post("/api/issues", {"client_issue_id": "q"}, format="json")
+    settings.WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT = 2
+    slow = Delivery.objects.filter(url=receiver.url("/slow")).order_by("id")
+    backlog = slow.count()
+    Delivery.objects.filter(pk__in=[d.pk for d in slow[:2]]).update(locked_until=timezone.now() + timedelta(seconds=60))
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    assert deliveries_drain(batch_size=2) == 1
+    assert [r.path for r in receiver.requests] == ["/quick"]
+    assert slow.filter(status=DeliveryStatus.PENDING).count() == backlog > 2 * 8  # more than a claim ever looked at
