@@ -313,10 +313,18 @@ def _record(sent: list[_Sent]) -> list[str]:
         item.job.attempt_count += 1
         outcomes.append(_next_state(item.job, item.result, now))
     _log(sent, outcomes)
+    # Per endpoint, the result its health follows: the batch's last, unless one was a 410.
+    deciding: dict[int, transport.PostResult] = {}
+    for item in sent:
+        endpoint_id = item.job.endpoint_id
+        if endpoint_id is None:
+            continue
+        known = deciding.get(endpoint_id)
+        if known is None or known.http_status != 410:
+            deciding[endpoint_id] = item.result
     with transaction.atomic():
         _write_outcomes(sent, now)
-        last_by_endpoint = {s.job.endpoint_id: s.result for s in sent if s.job.endpoint_id}
-        for endpoint_id, result in last_by_endpoint.items():
+        for endpoint_id, result in deciding.items():
             _update_health(endpoint_id, result, now)
     return outcomes
 
@@ -339,39 +347,45 @@ def _log(sent: list[_Sent], outcomes: list[str]) -> None:
         logger.info("sent %s deliveries, %s succeeded", len(sent), succeeded)
 
 
+# The UPDATE first: it locks each delivery that still exists (its endpoint may have been deleted
+# while it was being sent), and only those get an attempt row.
 _RECORD_SQL = """
 WITH outcome AS (
     SELECT * FROM json_to_recordset(%(outcomes)s) AS o(
         delivery_id bigint, number integer, http_status integer, duration_ms integer, error text,
         response_body text, status text, next_attempt_at timestamptz)
-), logged AS (
-    INSERT INTO {attempt} (delivery_id, number, http_status, duration_ms, error, response_body, at)
-    SELECT delivery_id, number, http_status, duration_ms, error, response_body, %(now)s FROM outcome
+), updated AS (
+    UPDATE {delivery} d
+    SET status = o.status, attempt_count = o.number, next_attempt_at = o.next_attempt_at, locked_until = NULL,
+        updated_at = %(now)s
+    FROM outcome o WHERE d.id = o.delivery_id
+    RETURNING d.id
 )
-UPDATE {delivery} d
-SET status = o.status, attempt_count = o.number, next_attempt_at = o.next_attempt_at, locked_until = NULL,
-    updated_at = %(now)s
-FROM outcome o WHERE d.id = o.delivery_id
+INSERT INTO {attempt} (delivery_id, number, http_status, duration_ms, error, response_body, at)
+SELECT o.delivery_id, o.number, o.http_status, o.duration_ms, o.error, o.response_body, %(now)s
+FROM outcome o JOIN updated u ON u.id = o.delivery_id
 """
 
 
 def _write_outcomes(sent: list[_Sent], now: datetime) -> None:
-    """Each delivery's attempt log row and new state. On PostgreSQL one statement from a JSON
-    parameter (the ORM's INSERT and UPDATEs cost more CPU than sending the batch); elsewhere
-    through the ORM."""
+    """Each delivery's new state and attempt log row; a delivery deleted meanwhile (with its
+    endpoint) is skipped, not the batch. On PostgreSQL one statement from a JSON parameter (the
+    ORM's INSERT and UPDATEs cost more CPU than sending the batch); elsewhere through the ORM."""
     if connection.vendor != "postgresql":
+        still_there = [
+            s for s in sent
+            if Delivery.objects.filter(pk=s.job.id).update(
+                status=s.job.status, attempt_count=s.job.attempt_count, next_attempt_at=s.job.next_attempt_at,
+                locked_until=None, updated_at=now,
+            )
+        ]  # fmt: skip
         DeliveryAttempt.objects.bulk_create(
             DeliveryAttempt(
                 delivery_id=s.job.id, number=s.job.attempt_count, http_status=s.result.http_status,
                 duration_ms=s.result.duration_ms, error=s.result.error, response_body=s.result.response_body,
             )
-            for s in sent
+            for s in still_there
         )  # fmt: skip
-        for s in sent:
-            Delivery.objects.filter(pk=s.job.id).update(
-                status=s.job.status, attempt_count=s.job.attempt_count, next_attempt_at=s.job.next_attempt_at,
-                locked_until=None, updated_at=now,
-            )  # fmt: skip
         return
     outcomes = [
         {
@@ -422,7 +436,9 @@ def _update_health(endpoint_id: int, result: transport.PostResult, now: datetime
         ).update(last_success_at=now, failure_streak=0, failing_since=None)
         return
     _success_written.pop(endpoint_id, None)
-    endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
+    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id).first()
+    if endpoint is None:
+        return  # deleted while its deliveries were being sent
     failing_since = endpoint.failing_since or now
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         last_failure_at=now, failure_streak=endpoint.failure_streak + 1, failing_since=failing_since

@@ -296,3 +296,44 @@ def test_a_receiver_with_a_long_backlog_does_not_hide_the_others(auth_client, in
     assert deliveries_drain(batch_size=2) == 1
     assert [r.path for r in receiver.requests] == ["/quick"]
     assert slow.filter(status=DeliveryStatus.PENDING).count() == backlog > 2 * 8  # more than a claim ever looked at
+
+
+def test_a_410_anywhere_in_a_batch_disables_the_endpoint(auth_client, integrator, receiver, delivery, settings):
+    receiver.respond(410, 200)  # a batch's requests arrive in any order: one gets 410, one 200
+    endpoint = _hook(integrator, receiver)
+    auth_client.post("/api/issues", {"client_issue_id": "m1"}, format="json")
+    auth_client.post("/api/issues", {"client_issue_id": "m2"}, format="json")
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    assert deliveries_drain(batch_size=2) == 2
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active and "410" in endpoint.disabled_reason
+    assert sorted(Delivery.objects.values_list("status", flat=True)) == ["failed", "succeeded"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_endpoint_deleted_while_its_delivery_is_sent_fails_nothing_else(
+    auth_client, integrator, receiver, delivery, settings
+):
+    """The integrator deletes an endpoint (its deliveries go with it) while a batch holding one
+    of them is being sent: the rest of the batch is recorded as usual, not sent again."""
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    gone = webhook_create(integrator=integrator, url=receiver.url("/gone"))
+    _hook(integrator, receiver)
+    receiver.respond(200)
+
+    def delete_endpoint(request):
+        from django.db import connection
+
+        try:
+            WebhookEndpoint.objects.filter(pk=gone.pk).delete()  # committed, from another connection
+        finally:
+            connection.close()
+        return Response(status=500)
+
+    receiver.server.expect_request("/gone", method="POST").respond_with_handler(delete_endpoint)
+    auth_client.post("/api/issues", {"client_issue_id": "d1"}, format="json")
+    assert deliveries_drain(batch_size=10) == 2
+    assert not WebhookEndpoint.objects.filter(pk=gone.pk).exists()
+    kept = Delivery.objects.get()
+    assert kept.status == DeliveryStatus.SUCCEEDED and kept.attempts.count() == 1
+    assert deliveries_drain(batch_size=10) == 0
