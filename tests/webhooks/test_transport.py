@@ -1,5 +1,7 @@
 """The HTTP side of a delivery (libcurl), against real local HTTP servers."""
 
+import socket
+import threading
 import time
 
 import pytest
@@ -104,3 +106,30 @@ def test_a_request_libcurl_cannot_take_fails_alone(httpserver):
     assert results[1].ok
     assert transport.post(url, b"{}", {"webhook-id": "evt_next"}).ok
     assert [r.headers["webhook-id"] for r in seen] == ["evt_ok", "evt_next"]
+
+
+def test_a_stalled_host_lookup_fails_its_requests_after_the_connect_timeout(httpserver, settings, monkeypatch):
+    """getaddrinfo has no timeout; a batch must not wait for a stalled resolver (it must end
+    well within its lease). Hosts resolve concurrently, at most CONNECT_TIMEOUT_MS in all."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True
+    _serve(httpserver, lambda r: Response(status=204))
+    real_getaddrinfo = socket.getaddrinfo
+    release = threading.Event()
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host.startswith("stalled"):
+            release.wait(30)  # a resolver that does not answer
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    stalled = [transport.Request(f"http://stalled{n}.invalid/hook", b"{}", {}) for n in range(3)]
+    ok = transport.Request(httpserver.url_for("/hook"), b"{}", {})
+    started = time.monotonic()
+    try:
+        results = transport.post_many([*stalled, ok])
+    finally:
+        release.set()
+    elapsed = time.monotonic() - started
+    assert [r.http_status for r in results] == [None, None, None, 204]
+    assert all(r.error.startswith("TimeoutError: the host did not resolve") for r in results[:3])
+    assert transport.CONNECT_TIMEOUT_MS / 1000 <= elapsed < 2 * transport.CONNECT_TIMEOUT_MS / 1000
