@@ -358,7 +358,7 @@ WITH outcome AS (
     UPDATE {delivery} d
     SET status = o.status, attempt_count = o.number, next_attempt_at = o.next_attempt_at, locked_until = NULL,
         updated_at = %(now)s
-    FROM outcome o WHERE d.id = o.delivery_id
+    FROM outcome o WHERE d.id = o.delivery_id AND d.id = ANY(%(ids)s)
     RETURNING d.id
 )
 INSERT INTO {attempt} (delivery_id, number, http_status, duration_ms, error, response_body, at)
@@ -398,7 +398,9 @@ def _write_outcomes(sent: list[_Sent], now: datetime) -> None:
     ]  # fmt: skip
     sql = _RECORD_SQL.format(attempt=DeliveryAttempt._meta.db_table, delivery=Delivery._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"outcomes": json.dumps(outcomes), "now": now})
+        # `ids` again as an array: the planner cannot size json_to_recordset, and without it
+        # joined a small batch to the whole table (a sequential scan per batch).
+        cursor.execute(sql, {"outcomes": json.dumps(outcomes), "ids": [s.job.id for s in sent], "now": now})
 
 
 def _next_state(job: _Job, result: transport.PostResult, now: datetime) -> str:
