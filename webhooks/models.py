@@ -146,11 +146,9 @@ class Delivery(models.Model):
         ordering = ["-id"]
         verbose_name_plural = "deliveries"
         indexes = [
-            # Due deliveries, oldest first: the sweep asks whether any is due.
-            models.Index(
-                fields=["next_attempt_at", "id"], name="delivery_due_order_idx", condition=models.Q(status="pending")
-            ),
-            # Each receiver URL's due deliveries in claim order: a claim walks URL by URL.
+            # Each receiver URL's due deliveries in claim order: a claim walks URL by URL. (No
+            # index on next_attempt_at alone: with one, the planner leased a batch by scanning
+            # every due row rather than by key.)
             models.Index(
                 fields=["url", "next_attempt_at", "id"],
                 name="delivery_receiver_due_idx",
