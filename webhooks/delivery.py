@@ -82,22 +82,34 @@ def _relaxed_commits() -> Iterator[None]:
             connection.close()  # broken or aborted: a new connection starts with the default
 
 
-# Which due deliveries a claim takes: per receiver URL, the oldest due ones, only as many as keep
-# its live leases within the cap; then the oldest of those. Walking receiver by receiver, not
-# the oldest rows of all, is what keeps a receiver with a long backlog from hiding the others:
-# its rows never fill the claim's view.
-# On PostgreSQL: a skip scan over delivery_receiver_due_idx finds each URL with pending rows (one
-# index probe per URL, however long its backlog), then per URL an index range scan reads at most
-# `limit` rows and its lease count.
+# Which due deliveries a claim takes: receiver URL by receiver URL, each one's oldest due
+# deliveries, only as many as keep its live leases within the cap, until the batch is full.
+# Walking receivers, not the oldest rows of all, is what keeps a receiver with a long backlog
+# from hiding the others (its rows never fill the claim's view); starting each walk after the
+# receiver the last claim ended with takes them in turns.
+# On PostgreSQL: a skip scan over delivery_receiver_due_idx steps from URL to URL (one index probe
+# each, however long its backlog), first after %(start)s, then from the beginning up to it; per
+# URL an index range scan and its lease count. The walk is read only as far as the batch needs
+# (a WITH query is evaluated as far as its reader fetches), so a claim visits a few URLs, not
+# every URL with pending deliveries.
 _PICK_SQL = """
-WITH RECURSIVE receivers(url) AS (
+WITH RECURSIVE after_start(url) AS (
+    (SELECT url FROM {delivery} WHERE status = %(pending)s AND url > %(start)s ORDER BY url LIMIT 1)
+    UNION ALL
+    SELECT (SELECT d.url FROM {delivery} d WHERE d.status = %(pending)s AND d.url > r.url ORDER BY d.url LIMIT 1)
+    FROM after_start r WHERE r.url IS NOT NULL
+), up_to_start(url) AS (
     (SELECT url FROM {delivery} WHERE status = %(pending)s ORDER BY url LIMIT 1)
     UNION ALL
     SELECT (SELECT d.url FROM {delivery} d WHERE d.status = %(pending)s AND d.url > r.url ORDER BY d.url LIMIT 1)
-    FROM receivers r WHERE r.url IS NOT NULL
+    FROM up_to_start r WHERE r.url < %(start)s
+), receivers AS (
+    SELECT url FROM after_start WHERE url IS NOT NULL
+    UNION ALL
+    SELECT url FROM up_to_start WHERE url <= %(start)s
 ), picked AS (
     SELECT p.id FROM receivers r CROSS JOIN LATERAL (
-        SELECT d.id, d.next_attempt_at
+        SELECT d.id
         FROM {delivery} d LEFT JOIN {endpoint} e ON e.id = d.endpoint_id
         WHERE d.status = %(pending)s AND d.url = r.url AND d.next_attempt_at <= %(now)s
           AND (d.locked_until IS NULL OR d.locked_until < %(now)s)
@@ -109,8 +121,6 @@ WITH RECURSIVE receivers(url) AS (
             WHERE f.status = %(pending)s AND f.url = r.url AND f.locked_until >= %(now)s
         )))
     ) p
-    WHERE r.url IS NOT NULL
-    ORDER BY p.next_attempt_at, p.id
     LIMIT %(limit)s
 )
 """
@@ -152,6 +162,16 @@ LEFT JOIN {endpoint} ep ON ep.id = l.endpoint_id
 JOIN {integrator} i ON i.id = l.integrator_id
 """
 _CLAIM_LOCK = 0x57EB_0001  # the advisory lock claims take turns on
+
+
+class _Walk:
+    """Per process: the receiver URL the last claim ended with (threads may race on it: then
+    two walks start at the same place, which costs nothing but the turn)."""
+
+    start = ""
+
+
+_walk = _Walk()
 
 _LOAD_FIELDS = (
     "id", "url", "attempt_count", "event_id", "endpoint_id",
@@ -229,10 +249,14 @@ def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[_Job]:
             # reads (`= ANY(ARRAY(…))`: the planner joins the few picked ids, not every due row).
             lease = _LEASE_SQL.format(picked="= ANY(ARRAY(SELECT id FROM picked))", **tables)
             sql = _PICK_SQL.format(**tables).rstrip() + f", leased AS ({lease})" + _LOAD_SQL.format(**tables)
+            start = params["start"] = _walk.start
             with transaction.atomic():
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CLAIM_LOCK])
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
+            if rows:  # the next walk starts after the receiver this one ended with
+                urls = {row[1] for row in rows}
+                _walk.start = max((url for url in urls if url > start), default=max(urls))
         else:  # SQLite: no UPDATE inside WITH, so lease, then read
             lease = _LEASE_SQL.format(picked="IN (SELECT id FROM picked)", **tables)
             cursor.execute(_PICK_SQL_WINDOWED.format(**tables) + lease, params)
