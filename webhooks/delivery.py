@@ -17,10 +17,12 @@ import json
 import logging
 import random
 import time
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -94,14 +96,14 @@ def _relaxed_commits() -> Iterator[None]:
 # every URL with pending deliveries.
 _PICK_SQL = """
 WITH RECURSIVE after_start(url) AS (
-    (SELECT url FROM {delivery} WHERE status = %(pending)s AND url > %(start)s ORDER BY url LIMIT 1)
+    (SELECT url FROM {delivery} WHERE status = '{pending}' AND url > %(start)s ORDER BY url LIMIT 1)
     UNION ALL
-    SELECT (SELECT d.url FROM {delivery} d WHERE d.status = %(pending)s AND d.url > r.url ORDER BY d.url LIMIT 1)
+    SELECT (SELECT d.url FROM {delivery} d WHERE d.status = '{pending}' AND d.url > r.url ORDER BY d.url LIMIT 1)
     FROM after_start r WHERE r.url IS NOT NULL
 ), up_to_start(url) AS (
-    (SELECT url FROM {delivery} WHERE status = %(pending)s ORDER BY url LIMIT 1)
+    (SELECT url FROM {delivery} WHERE status = '{pending}' ORDER BY url LIMIT 1)
     UNION ALL
-    SELECT (SELECT d.url FROM {delivery} d WHERE d.status = %(pending)s AND d.url > r.url ORDER BY d.url LIMIT 1)
+    SELECT (SELECT d.url FROM {delivery} d WHERE d.status = '{pending}' AND d.url > r.url ORDER BY d.url LIMIT 1)
     FROM up_to_start r WHERE r.url < %(start)s
 ), receivers AS (
     SELECT url FROM after_start WHERE url IS NOT NULL
@@ -111,14 +113,14 @@ WITH RECURSIVE after_start(url) AS (
     SELECT p.id FROM receivers r CROSS JOIN LATERAL (
         SELECT d.id
         FROM {delivery} d LEFT JOIN {endpoint} e ON e.id = d.endpoint_id
-        WHERE d.status = %(pending)s AND d.url = r.url AND d.next_attempt_at <= %(now)s
+        WHERE d.status = '{pending}' AND d.url = r.url AND d.next_attempt_at <= %(now)s
           AND (d.locked_until IS NULL OR d.locked_until < %(now)s)
-          AND (d.endpoint_id IS NULL OR e.is_active = %(true)s)
+          AND (d.endpoint_id IS NULL OR e.is_active)
           {only}
         ORDER BY d.next_attempt_at, d.id
         LIMIT GREATEST(0, LEAST(%(limit)s, %(per_receiver)s - (
             SELECT COUNT(*) FROM {delivery} f
-            WHERE f.status = %(pending)s AND f.url = r.url AND f.locked_until >= %(now)s
+            WHERE f.status = '{pending}' AND f.url = r.url AND f.locked_until >= %(now)s
         )))
     ) p
     LIMIT %(limit)s
@@ -129,15 +131,15 @@ WITH RECURSIVE after_start(url) AS (
 _PICK_SQL_WINDOWED = """
 WITH in_flight AS (
     SELECT url, COUNT(*) AS n FROM {delivery}
-    WHERE status = %(pending)s AND locked_until >= %(now)s
+    WHERE status = '{pending}' AND locked_until >= %(now)s
     GROUP BY url
 ), candidates AS (
     SELECT d.id, d.url, d.next_attempt_at,
            ROW_NUMBER() OVER (PARTITION BY d.url ORDER BY d.next_attempt_at, d.id) AS rank
     FROM {delivery} d LEFT JOIN {endpoint} e ON e.id = d.endpoint_id
-    WHERE d.status = %(pending)s AND d.next_attempt_at <= %(now)s
+    WHERE d.status = '{pending}' AND d.next_attempt_at <= %(now)s
       AND (d.locked_until IS NULL OR d.locked_until < %(now)s)
-      AND (d.endpoint_id IS NULL OR e.is_active = %(true)s)
+      AND (d.endpoint_id IS NULL OR e.is_active)
       {only}
 ), picked AS (
     SELECT c.id FROM candidates c LEFT JOIN in_flight f ON f.url = c.url
@@ -149,7 +151,7 @@ WITH in_flight AS (
 _LEASE_SQL = """
 UPDATE {delivery} SET locked_until = %(lease)s
 WHERE id {picked}
-  AND status = %(pending)s AND next_attempt_at <= %(now)s AND (locked_until IS NULL OR locked_until < %(now)s)
+  AND status = '{pending}' AND next_attempt_at <= %(now)s AND (locked_until IS NULL OR locked_until < %(now)s)
 RETURNING id, url, attempt_count, event_id, endpoint_id, integrator_id
 """
 # What sending needs, in _Job.load's order: on PostgreSQL read in the leasing statement itself.
@@ -213,6 +215,75 @@ class _Job:
         return cls(pk, url, attempt_count, event_id, endpoint_id, body, secrets)
 
 
+def _tables(only: str = "") -> dict[str, str]:
+    return {
+        "delivery": Delivery._meta.db_table,
+        "endpoint": WebhookEndpoint._meta.db_table,
+        "event": Event._meta.db_table,
+        "integrator": Integrator._meta.db_table,
+        "pending": DeliveryStatus.PENDING,  # a literal: partial indexes match only literals
+        "only": only,
+    }
+
+
+class _Prepared:
+    """A statement PostgreSQL plans once per connection (PREPARE), then runs (EXECUTE): for the
+    drain's two statements, planning afresh cost about as much as running them. Django binds
+    parameters on the client, so this is the way to a server-side plan."""
+
+    _by_connection: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
+
+    def __init__(self, name: str, parameters: dict[str, str], sql: Callable[[], str]) -> None:
+        self.name = name
+        self.parameters = parameters  # name: SQL type, in order; `%(name)s` in the SQL
+        self.sql = sql  # built on first use, when the models' tables are known
+
+    def execute(self, cursor: Any, values: dict[str, Any]) -> None:
+        prepared = self._by_connection.setdefault(connection.connection, set())
+        if self.name not in prepared:
+            sql = self.sql()
+            for number, name in enumerate(self.parameters, start=1):
+                sql = sql.replace(f"%({name})s", f"${number}")
+            cursor.execute(f"PREPARE {self.name}({', '.join(self.parameters.values())}) AS {sql}")
+            prepared.add(self.name)  # PREPARE outlives a rollback: it is the session's
+        placeholders = ", ".join(["%s"] * len(self.parameters))
+        cursor.execute(f"EXECUTE {self.name}({placeholders})", [values[name] for name in self.parameters])
+
+
+def _claim_sql_postgresql() -> str:
+    tables = _tables(only="AND (%(ids)s::bigint[] IS NULL OR d.id = ANY(%(ids)s::bigint[]))")
+    # `= ANY(ARRAY(…))`: the planner joins the few picked ids, not every due row.
+    lease = _LEASE_SQL.format(picked="= ANY(ARRAY(SELECT id FROM picked))", **tables)
+    return _PICK_SQL.format(**tables).rstrip() + f", leased AS ({lease})" + _LOAD_SQL.format(**tables)
+
+
+_CLAIM = _Prepared(
+    "webhooks_claim",
+    {
+        "now": "timestamptz",
+        "per_receiver": "integer",
+        "limit": "integer",
+        "lease": "timestamptz",
+        "start": "text",
+        "ids": "bigint[]",
+    },
+    _claim_sql_postgresql,
+)
+
+
+def _claim_rows_postgresql(cursor: Any, params: dict[str, Any]) -> list[tuple]:
+    # Claims take turns (a few ms each), so each sees the leases of the one before and the
+    # per-receiver cap holds across workers. For this transaction only, the claim runs its
+    # generic plan: left to choose, PostgreSQL planned it afresh each time (~2 ms, more than
+    # running it), and the generic plan uses the same indexes (their predicate is a literal in
+    # the statement, not a parameter; with a parameter it scanned the table).
+    cursor.execute(
+        "SELECT pg_advisory_xact_lock(%s), set_config('plan_cache_mode', 'force_generic_plan', true)", [_CLAIM_LOCK]
+    )
+    _CLAIM.execute(cursor, params)
+    return cursor.fetchall()
+
+
 def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[_Job]:
     """Lease up to `limit` due deliveries and load what sending them needs.
 
@@ -223,41 +294,27 @@ def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[_Job]:
     re-checks each row, so a row goes to one drain whatever the database.
     """
     now = timezone.now()
-    params: dict = {
-        "pending": DeliveryStatus.PENDING,
+    params: dict[str, Any] = {
         "now": now,
-        "true": True,
         "per_receiver": settings.WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT,
         "limit": limit,
         "lease": now + _lease(),
-    }
-    only = ""
-    if ids is not None:
-        only = "AND d.id IN (" + ", ".join(f"%(id{n})s" for n in range(len(ids))) + ")"
-        params.update({f"id{n}": pk for n, pk in enumerate(ids)})
-    tables = {
-        "delivery": Delivery._meta.db_table,
-        "endpoint": WebhookEndpoint._meta.db_table,
-        "event": Event._meta.db_table,
-        "integrator": Integrator._meta.db_table,
-        "only": only,
+        "start": _walk.start,
+        "ids": ids,
     }
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Claims take turns (a few ms each), so each sees the leases of the one before and
-            # the per-receiver cap holds across workers; then one statement picks, leases and
-            # reads (`= ANY(ARRAY(…))`: the planner joins the few picked ids, not every due row).
-            lease = _LEASE_SQL.format(picked="= ANY(ARRAY(SELECT id FROM picked))", **tables)
-            sql = _PICK_SQL.format(**tables).rstrip() + f", leased AS ({lease})" + _LOAD_SQL.format(**tables)
-            start = params["start"] = _walk.start
             with transaction.atomic():
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CLAIM_LOCK])
-                cursor.execute(sql, params)
-                rows = cursor.fetchall()
+                rows = _claim_rows_postgresql(cursor, params)
             if rows:  # the next walk starts after the receiver this one ended with
                 urls = {row[1] for row in rows}
-                _walk.start = max((url for url in urls if url > start), default=max(urls))
+                _walk.start = max((url for url in urls if url > params["start"]), default=max(urls))
         else:  # SQLite: no UPDATE inside WITH, so lease, then read
+            only = ""
+            if ids is not None:
+                only = "AND d.id IN (" + ", ".join(f"%(id{n})s" for n in range(len(ids))) + ")"
+                params.update({f"id{n}": pk for n, pk in enumerate(ids)})
+            tables = _tables(only)
             lease = _LEASE_SQL.format(picked="IN (SELECT id FROM picked)", **tables)
             cursor.execute(_PICK_SQL_WINDOWED.format(**tables) + lease, params)
             leased = [row[0] for row in cursor.fetchall()]
@@ -391,6 +448,15 @@ FROM outcome o JOIN updated u ON u.id = o.delivery_id
 """
 
 
+_RECORD = _Prepared(
+    "webhooks_record",
+    # `ids` as well as the outcomes: the planner cannot size json_to_recordset, and without the
+    # array it joined a small batch to the whole table (a sequential scan per batch).
+    {"outcomes": "json", "ids": "bigint[]", "now": "timestamptz"},
+    lambda: _RECORD_SQL.format(attempt=DeliveryAttempt._meta.db_table, delivery=Delivery._meta.db_table),
+)
+
+
 def _write_outcomes(sent: list[_Sent], now: datetime) -> None:
     """Each delivery's new state and attempt log row; a delivery deleted meanwhile (with its
     endpoint) is skipped, not the batch. On PostgreSQL one statement from a JSON parameter (the
@@ -420,11 +486,8 @@ def _write_outcomes(sent: list[_Sent], now: datetime) -> None:
         }
         for s in sent
     ]  # fmt: skip
-    sql = _RECORD_SQL.format(attempt=DeliveryAttempt._meta.db_table, delivery=Delivery._meta.db_table)
     with connection.cursor() as cursor:
-        # `ids` again as an array: the planner cannot size json_to_recordset, and without it
-        # joined a small batch to the whole table (a sequential scan per batch).
-        cursor.execute(sql, {"outcomes": json.dumps(outcomes), "ids": [s.job.id for s in sent], "now": now})
+        _RECORD.execute(cursor, {"outcomes": json.dumps(outcomes), "ids": [s.job.id for s in sent], "now": now})
 
 
 def _next_state(job: _Job, result: transport.PostResult, now: datetime) -> str:
