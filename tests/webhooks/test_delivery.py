@@ -4,17 +4,20 @@ These run the delivery code inline (what a worker does); tests/webhooks/test_wor
 real Celery worker for the behaviour that depends on one.
 """
 
+import threading
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from werkzeug import Response
 
 from tests.conftest import client_for
 from tests.webhooks.conftest import send_all_due
-from webhooks.delivery import deliveries_drain, deliveries_sweep, delivery_attempt, retry_delay
+from webhooks.delivery import _CLAIM_LOCK, _claim, deliveries_drain, deliveries_sweep, delivery_attempt, retry_delay
 from webhooks.models import Delivery, DeliveryStatus, Event, WebhookEndpoint
 from webhooks.services import WAKE_FLAG, webhook_create, webhook_rotate_secret
 
@@ -337,3 +340,41 @@ def test_an_endpoint_deleted_while_its_delivery_is_sent_fails_nothing_else(
     kept = Delivery.objects.get()
     assert kept.status == DeliveryStatus.SUCCEEDED and kept.attempts.count() == 1
     assert deliveries_drain(batch_size=10) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_that_waited_for_its_turn_sees_the_leases_taken_meanwhile(
+    auth_client, integrator, receiver, delivery, settings
+):
+    """The per-receiver cap across workers: while another worker's claim holds the turn, ours
+    waits; when that one commits its leases, ours must count them (a snapshot taken before the
+    wait would not, and would send past the cap)."""
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    settings.WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT = 2
+    _hook(integrator, receiver)
+    for n in range(3):
+        auth_client.post("/api/issues", {"client_issue_id": f"t{n}"}, format="json")
+    first, second, _third = Delivery.objects.order_by("id").values_list("pk", flat=True)
+    claimed: list[list[int]] = []
+
+    def claim_elsewhere() -> None:  # a drain on another thread, with a connection of its own
+        try:
+            claimed.append([job.id for job in _claim(limit=10)])
+        finally:
+            connection.close()
+
+    other = psycopg.connect(**connection.get_connection_params())  # the other worker
+    try:
+        other.execute("SELECT pg_advisory_xact_lock(%s)", [_CLAIM_LOCK])  # its turn
+        waiting = threading.Thread(target=claim_elsewhere)
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive()  # ours waits for the turn
+        other.execute(
+            "UPDATE webhooks_delivery SET locked_until = now() + interval '60 s' WHERE id = ANY(%s)", [[first, second]]
+        )
+        other.commit()  # its leases, and the turn passes to ours
+        waiting.join(10)
+    finally:
+        other.close()
+    assert claimed == [[]]  # the cap's two are in flight elsewhere
