@@ -59,6 +59,8 @@ def retry_delay(attempt_number: int, retry_after: int | None = None) -> float | 
 
 
 def _claimable(now: datetime) -> Q:
+    """Due and not held by a live lease (the claims' rule is _DUE_SQL, which also asks for an
+    active endpoint)."""
     return Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now) & (
         Q(locked_until__isnull=True) | Q(locked_until__lt=now)
     )
@@ -113,14 +115,10 @@ WITH RECURSIVE after_start(url) AS (
     SELECT p.id FROM receivers r CROSS JOIN LATERAL (
         SELECT d.id
         FROM {delivery} d LEFT JOIN {endpoint} e ON e.id = d.endpoint_id
-        WHERE d.status = '{pending}' AND d.url = r.url AND d.next_attempt_at <= %(now)s
-          AND (d.locked_until IS NULL OR d.locked_until < %(now)s)
-          AND (d.endpoint_id IS NULL OR e.is_active)
-          {only}
+        WHERE {due} AND d.url = r.url {only}
         ORDER BY d.next_attempt_at, d.id
         LIMIT GREATEST(0, LEAST(%(limit)s, %(per_receiver)s - (
-            SELECT COUNT(*) FROM {delivery} f
-            WHERE f.status = '{pending}' AND f.url = r.url AND f.locked_until >= %(now)s
+            SELECT COUNT(*) FROM {delivery} f WHERE {in_flight} AND f.url = r.url
         )))
     ) p
     LIMIT %(limit)s
@@ -130,17 +128,12 @@ WITH RECURSIVE after_start(url) AS (
 # developer's few rows).
 _PICK_SQL_WINDOWED = """
 WITH in_flight AS (
-    SELECT url, COUNT(*) AS n FROM {delivery}
-    WHERE status = '{pending}' AND locked_until >= %(now)s
-    GROUP BY url
+    SELECT f.url, COUNT(*) AS n FROM {delivery} f WHERE {in_flight} GROUP BY f.url
 ), candidates AS (
     SELECT d.id, d.url, d.next_attempt_at,
            ROW_NUMBER() OVER (PARTITION BY d.url ORDER BY d.next_attempt_at, d.id) AS rank
     FROM {delivery} d LEFT JOIN {endpoint} e ON e.id = d.endpoint_id
-    WHERE d.status = '{pending}' AND d.next_attempt_at <= %(now)s
-      AND (d.locked_until IS NULL OR d.locked_until < %(now)s)
-      AND (d.endpoint_id IS NULL OR e.is_active)
-      {only}
+    WHERE {due} {only}
 ), picked AS (
     SELECT c.id FROM candidates c LEFT JOIN in_flight f ON f.url = c.url
     WHERE c.rank <= %(per_receiver)s - COALESCE(f.n, 0)
@@ -215,13 +208,24 @@ class _Job:
         return cls(pk, url, attempt_count, event_id, endpoint_id, body, secrets)
 
 
+# What makes a delivery `d` (endpoint `e`) claimable, and a delivery `f` in flight, for both
+# picks; _claimable() says the first for the ORM.
+_DUE_SQL = """d.status = '{pending}' AND d.next_attempt_at <= %(now)s
+      AND (d.locked_until IS NULL OR d.locked_until < %(now)s)
+      AND (d.endpoint_id IS NULL OR e.is_active)"""
+_IN_FLIGHT_SQL = "f.status = '{pending}' AND f.locked_until >= %(now)s"
+
+
 def _tables(only: str = "") -> dict[str, str]:
+    pending = DeliveryStatus.PENDING  # a literal: partial indexes match only literals
     return {
         "delivery": Delivery._meta.db_table,
         "endpoint": WebhookEndpoint._meta.db_table,
         "event": Event._meta.db_table,
         "integrator": Integrator._meta.db_table,
-        "pending": DeliveryStatus.PENDING,  # a literal: partial indexes match only literals
+        "pending": pending,
+        "due": _DUE_SQL.format(pending=pending),
+        "in_flight": _IN_FLIGHT_SQL.format(pending=pending),
         "only": only,
     }
 
