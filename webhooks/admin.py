@@ -84,12 +84,12 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
-    list_display = ("id", "event", "url", "status", "attempt_count", "next_attempt_at", "created_at")
-    list_filter = ("status", "integrator", "endpoint", "created_at")
+    list_display = ("id", "event", "url", "status", "readiness", "attempt_count", "next_attempt_at", "created_at")
+    list_filter = ("status", "readiness", "integrator", "endpoint", "created_at")
     search_fields = ("=event__id", "url")
     list_select_related = ("event",)
     readonly_fields = (
-        "event", "integrator", "endpoint", "url", "status", "attempt_count", "next_attempt_at",
+        "event", "integrator", "endpoint", "url", "status", "readiness", "attempt_count", "next_attempt_at",
         "locked_until", "created_at", "updated_at",
     )  # fmt: skip
     inlines = (DeliveryAttemptInline,)

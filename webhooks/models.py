@@ -121,6 +121,16 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class Readiness(models.TextChoices):
+    """Whether a pending delivery is for a claim to find: only ready ones are indexed for it, so
+    receivers that are down (their deliveries waiting for retries) or disabled (paused) cost a
+    claim nothing however many deliveries they hold."""
+
+    READY = "ready", "Ready"
+    WAITING = "waiting", "Waiting for its next attempt"
+    PAUSED = "paused", "Paused: its endpoint is disabled"
+
+
 class Delivery(models.Model):
     """One event to one URL. The row is the truth: the broker only wakes a worker up."""
 
@@ -139,6 +149,9 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # A worker's lease while it sends; a dead worker's lease runs out and the sweep retries.
     locked_until = models.DateTimeField(null=True, blank=True)
+    # For pending deliveries: a retry waits until next_attempt_at, when a claim (or the sweep)
+    # makes it ready again; disabling its endpoint pauses it, enabling makes it ready.
+    readiness = models.CharField(max_length=10, choices=Readiness.choices, default=Readiness.READY)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -146,13 +159,19 @@ class Delivery(models.Model):
         ordering = ["-id"]
         verbose_name_plural = "deliveries"
         indexes = [
-            # Each receiver URL's due deliveries in claim order: a claim walks URL by URL. (No
-            # index on next_attempt_at alone: with one, the planner leased a batch by scanning
-            # every due row rather than by key.)
+            # Each receiver URL's ready deliveries in claim order: a claim walks URL by URL. (No
+            # index on next_attempt_at over every pending delivery: with one, the planner leased
+            # a batch by scanning every due row rather than by key.)
             models.Index(
                 fields=["url", "next_attempt_at", "id"],
-                name="delivery_receiver_due_idx",
-                condition=models.Q(status="pending"),
+                name="delivery_receiver_ready_idx",
+                condition=models.Q(status="pending", readiness="ready"),
+            ),
+            # Retries in time order: those whose time has come are made ready.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_waiting_idx",
+                condition=models.Q(status="pending", readiness="waiting"),
             ),
             models.Index(fields=["endpoint", "-id"], name="delivery_endpoint_idx"),
             models.Index(fields=["event"], name="delivery_event_idx"),

@@ -15,7 +15,7 @@ from fulfillment.models import Integrator
 from getitdone.errors import InvalidInput
 from webhooks import addresses, catalogue, signing
 from webhooks.catalogue import EVENT_TYPES
-from webhooks.models import Delivery, DeliveryStatus, Event, EventSequence, WebhookEndpoint
+from webhooks.models import Delivery, DeliveryStatus, Event, EventSequence, Readiness, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
@@ -91,8 +91,13 @@ def publish(
         if issue is not None and issue.webhook_url:
             targets.append((None, issue.webhook_url))
     deliveries = Delivery.objects.bulk_create(
-        Delivery(event=event, integrator=integrator, endpoint=e, url=url, next_attempt_at=now) for e, url in targets
-    )
+        Delivery(
+            event=event, integrator=integrator, endpoint=e, url=url, next_attempt_at=now,
+            # a test event to a disabled endpoint waits for it to be enabled
+            readiness=Readiness.PAUSED if e is not None and not e.is_active else Readiness.READY,
+        )
+        for e, url in targets
+    )  # fmt: skip
     if deliveries:
         transaction.on_commit(wake_drain)
     logger.info("event %s %s for integrator %s (%s deliveries)", event.id, type, integrator.pk, len(deliveries))
@@ -176,11 +181,14 @@ def webhook_update(*, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpo
     return endpoint
 
 
+@transaction.atomic
 def webhook_disable(*, endpoint: WebhookEndpoint, reason: str) -> None:
     endpoint.is_active = False
     endpoint.disabled_reason = reason
     endpoint.disabled_at = timezone.now()
     endpoint.save(update_fields=["is_active", "disabled_reason", "disabled_at", "updated_at"])
+    # Its pending deliveries wait for it to be enabled, out of the claims' way.
+    Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(readiness=Readiness.PAUSED)
     logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)
 
 
@@ -195,7 +203,7 @@ def webhook_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     endpoint.save()
     now = timezone.now()
     Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
-        next_attempt_at=now, locked_until=None
+        next_attempt_at=now, locked_until=None, readiness=Readiness.READY
     )
     transaction.on_commit(wake_drain)
     return endpoint
@@ -226,6 +234,8 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
     delivery.status = DeliveryStatus.PENDING
     delivery.next_attempt_at = now
     delivery.locked_until = None
-    delivery.save(update_fields=["status", "next_attempt_at", "locked_until", "updated_at"])
+    endpoint = delivery.endpoint
+    delivery.readiness = Readiness.PAUSED if endpoint is not None and not endpoint.is_active else Readiness.READY
+    delivery.save(update_fields=["status", "next_attempt_at", "locked_until", "readiness", "updated_at"])
     transaction.on_commit(wake_drain)
     return delivery

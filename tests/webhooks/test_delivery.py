@@ -19,7 +19,7 @@ from tests.conftest import client_for
 from tests.webhooks.conftest import send_all_due
 from webhooks.delivery import _CLAIM_LOCK, _claim, deliveries_drain, deliveries_sweep, delivery_attempt, retry_delay
 from webhooks.models import Delivery, DeliveryStatus, Event, WebhookEndpoint
-from webhooks.services import WAKE_FLAG, webhook_create, webhook_rotate_secret
+from webhooks.services import WAKE_FLAG, publish, webhook_create, webhook_disable, webhook_enable, webhook_rotate_secret
 
 pytestmark = pytest.mark.django_db
 
@@ -224,6 +224,88 @@ def test_sweep_counts_what_is_due_including_expired_leases(auth_client, integrat
     assert deliveries_sweep() is True  # the dead worker's lease ran out
     Delivery.objects.filter(pk=dead.pk).update(status="succeeded")
     assert deliveries_sweep() is False  # the live lease is not due
+
+
+def test_a_retry_waits_out_of_the_claims_way_until_its_time(auth_client, integrator, receiver, delivery, settings):
+    settings.WEBHOOKS_RETRY_SCHEDULE = [60, 60]
+    receiver.respond(500, 500, 200)
+    _hook(integrator, receiver)
+    auth_client.post("/api/issues", {"client_issue_id": "r1"}, format="json")
+    pk = Delivery.objects.get().pk
+    assert delivery_attempt(pk) == "retry"
+    assert Delivery.objects.get(pk=pk).readiness == "waiting"
+    assert delivery_attempt(pk) == "not_due"
+
+    # Its time comes: a claim makes it ready and sends it in the same turn.
+    Delivery.objects.filter(pk=pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert delivery_attempt(pk) == "retry"
+    assert Delivery.objects.get(pk=pk).readiness == "waiting"
+
+    # Or the sweep finds it due, makes it ready and wakes a drain.
+    Delivery.objects.filter(pk=pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    assert deliveries_sweep() is True
+    assert Delivery.objects.get(pk=pk).readiness == "ready"
+    assert delivery_attempt(pk) == "succeeded"
+    assert len(receiver.requests) == 3
+
+
+def test_a_disabled_endpoints_deliveries_pause_until_it_is_enabled(
+    auth_client, integrator, receiver, delivery, settings
+):
+    receiver.respond(200)
+    endpoint = _hook(integrator, receiver)
+    for n in range(2):
+        auth_client.post("/api/issues", {"client_issue_id": f"p{n}"}, format="json")
+    _first, second = Delivery.objects.order_by("id")
+    webhook_disable(endpoint=endpoint, reason="a test")
+    assert set(Delivery.objects.values_list("readiness", flat=True)) == {"paused"}
+    # A retry recorded while the endpoint was being disabled pauses once its time comes.
+    Delivery.objects.filter(pk=second.pk).update(readiness="waiting", next_attempt_at=timezone.now())
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    assert deliveries_drain() == 0
+    assert Delivery.objects.get(pk=second.pk).readiness == "paused"
+    assert receiver.requests == []
+
+    webhook_enable(endpoint=endpoint)
+    assert deliveries_drain() == 2
+    assert len(receiver.requests) == 2
+
+
+def test_a_claim_reads_nothing_of_receivers_that_are_down_or_disabled(integrator, receiver, settings):
+    """Receivers whose deliveries all wait for a retry, or whose endpoint is disabled, may hold
+    any number of deliveries: a claim does not visit them (it walks ready deliveries only)."""
+    event = publish(integrator, "webhook.test", {"n": 1})
+    later = timezone.now() + timedelta(hours=1)
+    Delivery.objects.bulk_create(
+        Delivery(event=event, integrator=integrator, url=f"https://down{n}.example/hook", next_attempt_at=later,
+                 readiness="waiting", attempt_count=1)
+        for n in range(300)
+    )  # fmt: skip
+    disabled = webhook_create(integrator=integrator, url=receiver.url("/off"))
+    Delivery.objects.bulk_create(
+        Delivery(event=event, integrator=integrator, endpoint=disabled, url=disabled.url,
+                 next_attempt_at=timezone.now())
+        for _ in range(300)
+    )  # fmt: skip
+    webhook_disable(endpoint=disabled, reason="a test")
+    up = receiver.url("/up")
+    Delivery.objects.create(event=event, integrator=integrator, url=up, next_attempt_at=timezone.now())
+
+    def rows_read() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE webhooks_delivery")  # as autovacuum would have, for the planner
+            cursor.execute(
+                "SELECT seq_tup_read + COALESCE(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables"
+                " WHERE relname = 'webhooks_delivery'"
+            )
+            return cursor.fetchone()[0]
+
+    before = rows_read()
+    claimed = _claim(limit=32)
+    read = rows_read() - before
+    assert [job.url for job in claimed] == [up]
+    assert read < 20, f"the claim read {read} delivery rows"
 
 
 def test_drain_sends_a_backlog_in_batches(auth_client, integrator, receiver, delivery, settings):
