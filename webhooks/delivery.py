@@ -175,7 +175,7 @@ _PROMOTE_SQL = """
 UPDATE {delivery} SET readiness = CASE
     WHEN endpoint_id IS NULL OR endpoint_id IN (SELECT id FROM {endpoint} WHERE is_active) THEN '{ready}'
     ELSE '{paused}' END
-WHERE status = '{pending}' AND readiness = '{waiting}' AND next_attempt_at <= %s
+WHERE status = '{pending}' AND readiness = '{waiting}' AND next_attempt_at <= %(now)s
 """
 
 
@@ -263,7 +263,7 @@ def _tables(only: str = "") -> dict[str, str]:
 
 class _Prepared:
     """A statement PostgreSQL plans once per connection (PREPARE), then runs (EXECUTE): for the
-    drain's two statements, planning afresh cost about as much as running them. Django binds
+    drain's statements, planning afresh cost about as much as running them. Django binds
     parameters on the client, so this is the way to a server-side plan."""
 
     _by_connection: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
@@ -273,11 +273,9 @@ class _Prepared:
         self.parameters = parameters  # name: SQL type, in order; `%(name)s` in the SQL
         self.sql = sql  # built on first use, when the models' tables are known
 
-    def execute(
-        self, cursor: Any, values: dict[str, Any], *, first: str = "", first_params: list | None = None
-    ) -> None:
-        """EXECUTE it, preparing it first on a new connection. `first` (with its parameters) is
-        sent ahead of it in the same query string; the result is this statement's."""
+    def executable(self, cursor: Any) -> str:
+        """`EXECUTE name(%s, …)` (parameters in the order of `parameters`), PREPAREd first if this
+        connection has not yet."""
         prepared = self._by_connection.setdefault(connection.connection, set())
         if self.name not in prepared:
             sql = self.sql()
@@ -285,14 +283,23 @@ class _Prepared:
                 sql = sql.replace(f"%({name})s", f"${number}")
             cursor.execute(f"PREPARE {self.name}({', '.join(self.parameters.values())}) AS {sql}")
             prepared.add(self.name)  # PREPARE outlives a rollback: it is the session's
-        placeholders = ", ".join(["%s"] * len(self.parameters))
-        execute = f"EXECUTE {self.name}({placeholders})"
+        return f"EXECUTE {self.name}({', '.join(['%s'] * len(self.parameters))})"
+
+    def execute(
+        self, cursor: Any, values: dict[str, Any], *, first: str = "", first_params: list | None = None
+    ) -> None:
+        """EXECUTE it, preparing it first on a new connection. `first` (with its parameters) is
+        sent ahead of it in the same query string; the result is this statement's."""
+        execute = self.executable(cursor)
         cursor.execute(
             f"{first}; {execute}" if first else execute,
             [*(first_params or []), *(values[name] for name in self.parameters)],
         )
         while first and cursor.nextset():
             pass  # to the last result: this statement's
+
+
+_PROMOTE = _Prepared("webhooks_promote", {"now": "timestamptz"}, _promote_sql)
 
 
 def _claim_sql_postgresql() -> str:
@@ -332,7 +339,7 @@ def _claim_rows_postgresql(cursor: Any, params: dict[str, Any]) -> list[tuple]:
         cursor,
         params,
         first="SELECT pg_advisory_xact_lock(%s), set_config('plan_cache_mode', 'force_generic_plan', true); "
-        + _promote_sql(),
+        + _PROMOTE.executable(cursor),
         first_params=[_CLAIM_LOCK, params["now"]],
     )
     return cursor.fetchall()
@@ -363,7 +370,7 @@ def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[_Job]:
                 urls = {row[1] for row in rows}
                 _walk.start = max((url for url in urls if url > params["start"]), default=max(urls))
         else:  # SQLite: no UPDATE inside WITH, so lease, then read
-            cursor.execute(_promote_sql(), [now])
+            cursor.execute(_promote_sql(), {"now": now})
             only = ""
             if ids is not None:
                 only = "AND d.id IN (" + ", ".join(f"%(id{n})s" for n in range(len(ids))) + ")"
@@ -601,7 +608,7 @@ def deliveries_due() -> bool:
     """Whether anything can be claimed now (retries whose time has come are made ready first)."""
     now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(_promote_sql(), [now])
+        cursor.execute(_promote_sql(), {"now": now})
     return (
         Delivery.objects.filter(_claimable(now)).filter(Q(endpoint__isnull=True) | Q(endpoint__is_active=True)).exists()
     )
