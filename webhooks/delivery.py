@@ -151,10 +151,15 @@ WITH in_flight AS (
     LIMIT %(limit)s
 )
 """
+# The lease re-checks each picked row (a row another claim or a disable changed meanwhile is
+# skipped), inside a CASE: so written, no condition but the key can lead the planner to an index.
+# With the conditions bare, statistics taken while the table was empty had it scan every ready
+# delivery for the picked ids (100,000 ready rows: 216 ms a claim, against 5 ms by key).
 _LEASE_SQL = """
 UPDATE {delivery} SET locked_until = %(lease)s
 WHERE id {picked}
-  AND {ready} AND next_attempt_at <= %(now)s AND (locked_until IS NULL OR locked_until < %(now)s)
+  AND CASE WHEN {ready} AND next_attempt_at <= %(now)s AND (locked_until IS NULL OR locked_until < %(now)s)
+      THEN true ELSE false END
 RETURNING id, url, attempt_count, event_id, endpoint_id, integrator_id
 """
 # What sending needs, in _Job.load's order: on PostgreSQL read in the leasing statement itself.

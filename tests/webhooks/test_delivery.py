@@ -291,6 +291,9 @@ def test_a_claim_reads_nothing_of_receivers_that_are_down_or_disabled(integrator
     webhook_disable(endpoint=disabled, reason="a test")
     up = receiver.url("/up")
     Delivery.objects.create(event=event, integrator=integrator, url=up, next_attempt_at=timezone.now())
+    Delivery.objects.bulk_create(  # what was sent before: a table too big to read whole
+        Delivery(event=event, integrator=integrator, url=up, status="succeeded") for _ in range(5000)
+    )
 
     def rows_read() -> int:
         with connection.cursor() as cursor:
@@ -306,6 +309,31 @@ def test_a_claim_reads_nothing_of_receivers_that_are_down_or_disabled(integrator
     read = rows_read() - before
     assert [job.url for job in claimed] == [up]
     assert read < 20, f"the claim read {read} delivery rows"
+
+
+def test_a_claim_leases_by_key_whatever_the_statistics_say(integrator, receiver):
+    """Statistics taken while the table was empty (a new deployment, before autovacuum analyzes
+    it) must not turn the lease into a scan of every ready delivery."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE webhooks_delivery")
+    event = publish(integrator, "webhook.test", {"n": 1})
+    Delivery.objects.bulk_create(
+        Delivery(event=event, integrator=integrator, url=receiver.url(f"/r{n % 10}"), next_attempt_at=timezone.now())
+        for n in range(3000)
+    )
+
+    def rows_read() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT seq_tup_read + COALESCE(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables"
+                " WHERE relname = 'webhooks_delivery'"
+            )
+            return cursor.fetchone()[0]
+
+    before = rows_read()
+    assert len(_claim(limit=32)) == 32
+    read = rows_read() - before
+    assert read < 300, f"the claim read {read} delivery rows"
 
 
 def test_drain_sends_a_backlog_in_batches(auth_client, integrator, receiver, delivery, settings):
