@@ -39,8 +39,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_filter = ("is_active", "integrator")
     search_fields = ("url", "description")
     list_select_related = ("integrator",)
+    # is_active only by the Enable and Disable actions: they pause and resume the deliveries.
     readonly_fields = (
-        "secret", "previous_secret_expires_at", "disabled_reason", "disabled_at", "last_success_at",
+        "is_active", "secret", "previous_secret_expires_at", "disabled_reason", "disabled_at", "last_success_at",
         "last_failure_at", "failing_since", "failure_streak", "created_at", "updated_at",
     )  # fmt: skip
     exclude = ("previous_secret",)

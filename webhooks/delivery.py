@@ -609,11 +609,44 @@ def _update_health(endpoint_id: int, result: transport.PostResult, now: datetime
         )
 
 
+# Active endpoints with paused deliveries: one probe of delivery_paused_idx per active endpoint
+# (a subquery with LIMIT is run per row, not turned into a join that reads every paused row).
+_PAUSED_BUT_ACTIVE_SQL = """
+SELECT e.id FROM {endpoint} e
+WHERE e.is_active AND (
+    SELECT 1 FROM {delivery} d
+    WHERE d.endpoint_id = e.id AND d.status = '{pending}' AND d.readiness = '{paused}' LIMIT 1
+) IS NOT NULL
+"""
+
+
+def _resume_paused() -> int:
+    """Ready what is paused for an endpoint that is active: enabling it does so, but an endpoint
+    can become active by other ways (a save that raced a disable, a disable whose pausing ran
+    after an enable); this makes any of them right within a sweep. Returns how many."""
+    sql = _PAUSED_BUT_ACTIVE_SQL.format(
+        endpoint=WebhookEndpoint._meta.db_table, delivery=Delivery._meta.db_table,
+        pending=DeliveryStatus.PENDING, paused=Readiness.PAUSED,
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        endpoints = [row[0] for row in cursor.fetchall()]
+    if not endpoints:
+        return 0
+    resumed = Delivery.objects.filter(
+        endpoint_id__in=endpoints, status=DeliveryStatus.PENDING, readiness=Readiness.PAUSED
+    ).update(readiness=Readiness.READY)
+    logger.warning("resumed %s paused deliveries of active endpoints %s", resumed, endpoints)
+    return resumed
+
+
 def deliveries_due() -> bool:
-    """Whether anything can be claimed now (retries whose time has come are made ready first)."""
+    """Whether anything can be claimed now (retries whose time has come are made ready first,
+    and paused deliveries of active endpoints)."""
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(_promote_sql(), {"now": now})
+    _resume_paused()
     return (
         Delivery.objects.filter(_claimable(now)).filter(Q(endpoint__isnull=True) | Q(endpoint__is_active=True)).exists()
     )

@@ -150,8 +150,12 @@ class Delivery(models.Model):
     # A worker's lease while it sends; a dead worker's lease runs out and the sweep retries.
     locked_until = models.DateTimeField(null=True, blank=True)
     # For pending deliveries: a retry waits until next_attempt_at, when a claim (or the sweep)
-    # makes it ready again; disabling its endpoint pauses it, enabling makes it ready.
-    readiness = models.CharField(max_length=10, choices=Readiness.choices, default=Readiness.READY)
+    # makes it ready again; disabling its endpoint pauses it, enabling makes it ready (and the
+    # sweep readies what is paused for an endpoint that is active, however it became so).
+    # A database default too, so that processes still running the code before it can insert.
+    readiness = models.CharField(
+        max_length=10, choices=Readiness.choices, default=Readiness.READY, db_default=Readiness.READY
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -172,6 +176,12 @@ class Delivery(models.Model):
                 fields=["next_attempt_at"],
                 name="delivery_waiting_idx",
                 condition=models.Q(status="pending", readiness="waiting"),
+            ),
+            # Paused deliveries by endpoint: the sweep looks up each active endpoint's.
+            models.Index(
+                fields=["endpoint"],
+                name="delivery_paused_idx",
+                condition=models.Q(status="pending", readiness="paused"),
             ),
             models.Index(fields=["endpoint", "-id"], name="delivery_endpoint_idx"),
             models.Index(fields=["event"], name="delivery_event_idx"),

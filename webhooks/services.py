@@ -4,6 +4,7 @@ import base64
 import binascii
 import logging
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -173,7 +174,9 @@ def webhook_update(*, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpo
         endpoint.description = changes["description"]
     if "event_types" in changes:
         endpoint.event_types = _validate_event_types(changes["event_types"] or [])
-    endpoint.save()
+    # Only what was asked: a save of every field from this (unlocked) copy would undo a disable
+    # a drain committed meanwhile.
+    endpoint.save(update_fields=[f for f in ("url", "description", "event_types") if f in changes] + ["updated_at"])
     if changes.get("active") is True and not endpoint.is_active:
         webhook_enable(endpoint=endpoint)
     elif changes.get("active") is False and endpoint.is_active:
@@ -181,29 +184,45 @@ def webhook_update(*, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpo
     return endpoint
 
 
-@transaction.atomic
 def webhook_disable(*, endpoint: WebhookEndpoint, reason: str) -> None:
     endpoint.is_active = False
     endpoint.disabled_reason = reason
     endpoint.disabled_at = timezone.now()
     endpoint.save(update_fields=["is_active", "disabled_reason", "disabled_at", "updated_at"])
-    # Its pending deliveries wait for it to be enabled, out of the claims' way.
-    Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(readiness=Readiness.PAUSED)
+    # Its pending deliveries wait for it to be enabled, out of the claims' way; paused after
+    # commit, in a transaction of their own. In the caller's, the endpoint's row would be locked
+    # before the deliveries' rows, and a drain recording a batch locks them the other way round
+    # (a deadlock); a drain disables on a 410 while recording.
+    transaction.on_commit(partial(_pause_deliveries, endpoint.pk))
     logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)
+
+
+def _pause_deliveries(endpoint_id: int) -> None:
+    """Pause an endpoint's pending deliveries if it is still disabled (if it was enabled
+    meanwhile and one is paused all the same, the sweep readies it)."""
+    paused = (
+        Delivery.objects.filter(endpoint_id=endpoint_id, status=DeliveryStatus.PENDING, endpoint__is_active=False)
+        .exclude(readiness=Readiness.PAUSED)
+        .update(readiness=Readiness.PAUSED)
+    )
+    logger.info("paused %s pending deliveries of disabled endpoint %s", paused, endpoint_id)
 
 
 @transaction.atomic
 def webhook_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
-    """Re-enable, and resume what is pending: due now, woken after commit."""
+    """Re-enable, and resume what is pending: due now, woken after commit. The deliveries' rows
+    are written before the endpoint's, in the order a drain recording a batch locks them."""
+    now = timezone.now()
+    Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
+        next_attempt_at=now, locked_until=None, readiness=Readiness.READY
+    )
     endpoint.is_active = True
     endpoint.disabled_reason = ""
     endpoint.disabled_at = None
     endpoint.failure_streak = 0
     endpoint.failing_since = None
-    endpoint.save()
-    now = timezone.now()
-    Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
-        next_attempt_at=now, locked_until=None, readiness=Readiness.READY
+    endpoint.save(
+        update_fields=["is_active", "disabled_reason", "disabled_at", "failure_streak", "failing_since", "updated_at"]
     )
     transaction.on_commit(wake_drain)
     return endpoint

@@ -251,14 +251,15 @@ def test_a_retry_waits_out_of_the_claims_way_until_its_time(auth_client, integra
 
 
 def test_a_disabled_endpoints_deliveries_pause_until_it_is_enabled(
-    auth_client, integrator, receiver, delivery, settings
+    auth_client, integrator, receiver, delivery, settings, django_capture_on_commit_callbacks
 ):
     receiver.respond(200)
     endpoint = _hook(integrator, receiver)
     for n in range(2):
         auth_client.post("/api/issues", {"client_issue_id": f"p{n}"}, format="json")
     _first, second = Delivery.objects.order_by("id")
-    webhook_disable(endpoint=endpoint, reason="a test")
+    with django_capture_on_commit_callbacks(execute=True):  # they are paused after its commit
+        webhook_disable(endpoint=endpoint, reason="a test")
     assert set(Delivery.objects.values_list("readiness", flat=True)) == {"paused"}
     # A retry recorded while the endpoint was being disabled pauses once its time comes.
     Delivery.objects.filter(pk=second.pk).update(readiness="waiting", next_attempt_at=timezone.now())
@@ -272,7 +273,9 @@ def test_a_disabled_endpoints_deliveries_pause_until_it_is_enabled(
     assert len(receiver.requests) == 2
 
 
-def test_a_claim_reads_nothing_of_receivers_that_are_down_or_disabled(integrator, receiver, settings):
+def test_a_claim_reads_nothing_of_receivers_that_are_down_or_disabled(
+    integrator, receiver, settings, django_capture_on_commit_callbacks
+):
     """Receivers whose deliveries all wait for a retry, or whose endpoint is disabled, may hold
     any number of deliveries: a claim does not visit them (it walks ready deliveries only)."""
     event = publish(integrator, "webhook.test", {"n": 1})
@@ -288,7 +291,8 @@ def test_a_claim_reads_nothing_of_receivers_that_are_down_or_disabled(integrator
                  next_attempt_at=timezone.now())
         for _ in range(300)
     )  # fmt: skip
-    webhook_disable(endpoint=disabled, reason="a test")
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_disable(endpoint=disabled, reason="a test")
     up = receiver.url("/up")
     Delivery.objects.create(event=event, integrator=integrator, url=up, next_attempt_at=timezone.now())
     Delivery.objects.bulk_create(  # what was sent before: a table too big to read whole
@@ -309,6 +313,26 @@ def test_a_claim_reads_nothing_of_receivers_that_are_down_or_disabled(integrator
     read = rows_read() - before
     assert [job.url for job in claimed] == [up]
     assert read < 20, f"the claim read {read} delivery rows"
+
+
+def test_the_sweep_resumes_paused_deliveries_of_an_endpoint_that_is_active(
+    auth_client, integrator, receiver, delivery, settings
+):
+    """However an endpoint became active again (a save that raced a disable, a pausing that ran
+    after an enable), its paused deliveries must not wait forever."""
+    receiver.respond(200)
+    endpoint = _hook(integrator, receiver)
+    auth_client.post("/api/issues", {"client_issue_id": "z1"}, format="json")
+    Delivery.objects.update(readiness="paused")
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    assert deliveries_drain() == 0
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=False)
+    assert deliveries_sweep() is False  # disabled: it stays paused
+    assert Delivery.objects.get().readiness == "paused"
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=True)
+    assert deliveries_sweep() is True
+    assert Delivery.objects.get().readiness == "ready"
+    assert deliveries_drain() == 1
 
 
 def test_a_claim_leases_by_key_whatever_the_statistics_say(integrator, receiver):
@@ -488,3 +512,24 @@ def test_a_claim_that_waited_for_its_turn_sees_the_leases_taken_meanwhile(
     finally:
         other.close()
     assert claimed == [[]]  # the cap's two are in flight elsewhere
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_410_pauses_the_endpoints_other_deliveries_once_the_batch_is_recorded(
+    auth_client, integrator, receiver, delivery, settings
+):
+    """The drain that gets a 410 disables the endpoint while recording its batch; the endpoint's
+    other pending deliveries are paused after that commit, in a transaction of their own (in the
+    batch's, they would be locked in the opposite order to other drains' records)."""
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    receiver.respond(410)
+    endpoint = _hook(integrator, receiver)
+    for n in range(3):
+        auth_client.post("/api/issues", {"client_issue_id": f"g{n}"}, format="json")
+    assert deliveries_drain(batch_size=1) == 1
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active
+    assert len(receiver.requests) == 1
+    assert sorted(Delivery.objects.values_list("status", "readiness")) == [
+        ("failed", "ready"), ("pending", "paused"), ("pending", "paused"),
+    ]  # fmt: skip
