@@ -471,7 +471,7 @@ def _record(sent: list[_Sent]) -> list[str]:
             deciding[endpoint_id] = item.result
     with transaction.atomic():
         _write_outcomes(sent, now)
-        for endpoint_id, result in deciding.items():
+        for endpoint_id, result in sorted(deciding.items()):  # in one order: two drains cannot deadlock
             _update_health(endpoint_id, result, now)
     return outcomes
 
@@ -634,7 +634,7 @@ def _resume_paused() -> int:
     if not endpoints:
         return 0
     resumed = Delivery.objects.filter(
-        endpoint_id__in=endpoints, status=DeliveryStatus.PENDING, readiness=Readiness.PAUSED
+        endpoint_id__in=endpoints, endpoint__is_active=True, status=DeliveryStatus.PENDING, readiness=Readiness.PAUSED
     ).update(readiness=Readiness.READY)
     logger.warning("resumed %s paused deliveries of active endpoints %s", resumed, endpoints)
     return resumed

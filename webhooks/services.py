@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from fulfillment.models import Integrator
@@ -174,13 +175,17 @@ def webhook_update(*, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpo
         endpoint.description = changes["description"]
     if "event_types" in changes:
         endpoint.event_types = _validate_event_types(changes["event_types"] or [])
-    # Only what was asked: a save of every field from this (unlocked) copy would undo a disable
-    # a drain committed meanwhile.
-    endpoint.save(update_fields=[f for f in ("url", "description", "event_types") if f in changes] + ["updated_at"])
+    # Enable or disable first: enabling writes the deliveries' rows before the endpoint's (the
+    # order a drain recording a batch locks them), and the save below would lock the endpoint's
+    # first. As the database has it now: a drain may have disabled it since it was read.
+    endpoint.is_active = WebhookEndpoint.objects.values_list("is_active", flat=True).get(pk=endpoint.pk)
     if changes.get("active") is True and not endpoint.is_active:
         webhook_enable(endpoint=endpoint)
     elif changes.get("active") is False and endpoint.is_active:
         webhook_disable(endpoint=endpoint, reason="disabled by the integrator")
+    # Only what was asked: a save of every field from this copy would undo a disable a drain
+    # committed meanwhile.
+    endpoint.save(update_fields=[f for f in ("url", "description", "event_types") if f in changes] + ["updated_at"])
     return endpoint
 
 
@@ -193,18 +198,25 @@ def webhook_disable(*, endpoint: WebhookEndpoint, reason: str) -> None:
     # commit, in a transaction of their own. In the caller's, the endpoint's row would be locked
     # before the deliveries' rows, and a drain recording a batch locks them the other way round
     # (a deadlock); a drain disables on a 410 while recording.
-    transaction.on_commit(partial(_pause_deliveries, endpoint.pk))
+    transaction.on_commit(partial(_pause_deliveries, endpoint.pk), robust=True)  # a failure is logged
     logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)
 
 
 def _pause_deliveries(endpoint_id: int) -> None:
-    """Pause an endpoint's pending deliveries if it is still disabled (if it was enabled
-    meanwhile and one is paused all the same, the sweep readies it)."""
+    """Pause an endpoint's ready deliveries if it is still disabled (if it was enabled meanwhile
+    and one is paused all the same, the sweep readies it). Not those another drain is sending:
+    it locks them to record them, and locking them here too could deadlock with it; if they are
+    to be retried, they wait, and are paused when their time comes. Nor the waiting ones, for
+    the same reason with the claims' promotion, which pauses them when due."""
+    now = timezone.now()
     paused = (
-        Delivery.objects.filter(endpoint_id=endpoint_id, status=DeliveryStatus.PENDING, endpoint__is_active=False)
-        .exclude(readiness=Readiness.PAUSED)
+        Delivery.objects.filter(
+            endpoint_id=endpoint_id, status=DeliveryStatus.PENDING, readiness=Readiness.READY,
+            endpoint__is_active=False,
+        )
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
         .update(readiness=Readiness.PAUSED)
-    )
+    )  # fmt: skip
     logger.info("paused %s pending deliveries of disabled endpoint %s", paused, endpoint_id)
 
 
@@ -213,9 +225,11 @@ def webhook_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     """Re-enable, and resume what is pending: due now, woken after commit. The deliveries' rows
     are written before the endpoint's, in the order a drain recording a batch locks them."""
     now = timezone.now()
-    Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
-        next_attempt_at=now, locked_until=None, readiness=Readiness.READY
-    )
+    # Not those a drain is still sending (leased before the endpoint was disabled): it records
+    # them, and a retry it schedules is made ready when due.
+    Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+    ).update(next_attempt_at=now, locked_until=None, readiness=Readiness.READY)
     endpoint.is_active = True
     endpoint.disabled_reason = ""
     endpoint.disabled_at = None

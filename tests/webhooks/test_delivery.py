@@ -19,7 +19,15 @@ from tests.conftest import client_for
 from tests.webhooks.conftest import send_all_due
 from webhooks.delivery import _CLAIM_LOCK, _claim, deliveries_drain, deliveries_sweep, delivery_attempt, retry_delay
 from webhooks.models import Delivery, DeliveryStatus, Event, WebhookEndpoint
-from webhooks.services import WAKE_FLAG, publish, webhook_create, webhook_disable, webhook_enable, webhook_rotate_secret
+from webhooks.services import (
+    WAKE_FLAG,
+    publish,
+    webhook_create,
+    webhook_disable,
+    webhook_enable,
+    webhook_rotate_secret,
+    webhook_update,
+)  # fmt: skip
 
 pytestmark = pytest.mark.django_db
 
@@ -333,6 +341,37 @@ def test_the_sweep_resumes_paused_deliveries_of_an_endpoint_that_is_active(
     assert deliveries_sweep() is True
     assert Delivery.objects.get().readiness == "ready"
     assert deliveries_drain() == 1
+
+
+def test_disabling_leaves_alone_what_a_drain_is_sending(
+    auth_client, integrator, receiver, delivery, settings, django_capture_on_commit_callbacks
+):
+    """The drain sending a delivery records it (pausing it too could deadlock with that record);
+    its retry, if any, pauses when due."""
+    endpoint = _hook(integrator, receiver)
+    for n in range(2):
+        auth_client.post("/api/issues", {"client_issue_id": f"l{n}"}, format="json")
+    sending, idle = Delivery.objects.order_by("id")
+    Delivery.objects.filter(pk=sending.pk).update(locked_until=timezone.now() + timedelta(seconds=60))
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_disable(endpoint=endpoint, reason="a test")
+    assert Delivery.objects.get(pk=sending.pk).readiness == "ready"
+    assert Delivery.objects.get(pk=idle.pk).readiness == "paused"
+
+
+def test_a_patch_enables_an_endpoint_a_drain_disabled_after_it_was_read(
+    auth_client, integrator, receiver, delivery, settings, django_capture_on_commit_callbacks
+):
+    endpoint = _hook(integrator, receiver)
+    auth_client.post("/api/issues", {"client_issue_id": "e1"}, format="json")
+    stale = WebhookEndpoint.objects.get(pk=endpoint.pk)  # read by the request, still active
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_disable(endpoint=endpoint, reason="the receiver answered 410 Gone")  # by a drain
+    assert Delivery.objects.get().readiness == "paused"
+    webhook_update(endpoint=stale, active=True, description="back")
+    endpoint.refresh_from_db()
+    assert endpoint.is_active and endpoint.description == "back"
+    assert Delivery.objects.get().readiness == "ready"
 
 
 def test_a_claim_leases_by_key_whatever_the_statistics_say(integrator, receiver):
