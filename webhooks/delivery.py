@@ -40,6 +40,7 @@ from webhooks.models import (
     Readiness,
     WebhookEndpoint,
     event_representation,
+    unleased,
 )
 from webhooks.services import WAKE_FLAG, wake_drain, webhook_disable
 
@@ -69,9 +70,7 @@ def retry_delay(attempt_number: int, retry_after: int | None = None) -> float | 
 def _claimable(now: datetime) -> Q:
     """Ready, due and not held by a live lease (the claims' rule is _DUE_SQL, which also asks
     for an active endpoint)."""
-    return Q(status=DeliveryStatus.PENDING, readiness=Readiness.READY, next_attempt_at__lte=now) & (
-        Q(locked_until__isnull=True) | Q(locked_until__lt=now)
-    )
+    return Q(status=DeliveryStatus.PENDING, readiness=Readiness.READY, next_attempt_at__lte=now) & unleased(now)
 
 
 @contextmanager
@@ -103,19 +102,19 @@ def _relaxed_commits() -> Iterator[None]:
 # probe each, however long its backlog), first after %(start)s, then from the beginning up to it;
 # per URL an index range scan and its lease count. Only URLs with ready deliveries are on that
 # index: a receiver whose deliveries all wait for a retry, or whose endpoint is disabled, is not
-# visited (with 3,000 such receivers, visiting each cost a claim 50 ms). The walk is read only as far as the batch needs
-# (a WITH query is evaluated as far as its reader fetches), so a claim visits a few URLs, not
-# every URL with pending deliveries.
+# visited (with 3,000 such receivers, visiting each cost a claim 50 ms). The walk is read only as
+# far as the batch needs (a WITH query is evaluated as far as its reader fetches), so a claim
+# visits a few URLs, not every URL with pending deliveries.
 _PICK_SQL = """
 WITH RECURSIVE after_start(url) AS (
-    (SELECT url FROM {delivery} WHERE {ready} AND url > %(start)s ORDER BY url LIMIT 1)
+    (SELECT url FROM {delivery} WHERE {is_ready} AND url > %(start)s ORDER BY url LIMIT 1)
     UNION ALL
-    SELECT (SELECT d.url FROM {delivery} d WHERE {ready_d} AND d.url > r.url ORDER BY d.url LIMIT 1)
+    SELECT (SELECT d.url FROM {delivery} d WHERE {is_ready_d} AND d.url > r.url ORDER BY d.url LIMIT 1)
     FROM after_start r WHERE r.url IS NOT NULL
 ), up_to_start(url) AS (
-    (SELECT url FROM {delivery} WHERE {ready} ORDER BY url LIMIT 1)
+    (SELECT url FROM {delivery} WHERE {is_ready} ORDER BY url LIMIT 1)
     UNION ALL
-    SELECT (SELECT d.url FROM {delivery} d WHERE {ready_d} AND d.url > r.url ORDER BY d.url LIMIT 1)
+    SELECT (SELECT d.url FROM {delivery} d WHERE {is_ready_d} AND d.url > r.url ORDER BY d.url LIMIT 1)
     FROM up_to_start r WHERE r.url < %(start)s
 ), receivers AS (
     SELECT url FROM after_start WHERE url IS NOT NULL
@@ -158,7 +157,7 @@ WITH in_flight AS (
 _LEASE_SQL = """
 UPDATE {delivery} SET locked_until = %(lease)s
 WHERE id {picked}
-  AND CASE WHEN {ready} AND next_attempt_at <= %(now)s AND (locked_until IS NULL OR locked_until < %(now)s)
+  AND CASE WHEN {is_ready} AND next_attempt_at <= %(now)s AND (locked_until IS NULL OR locked_until < %(now)s)
       THEN true ELSE false END
 RETURNING id, url, attempt_count, event_id, endpoint_id, integrator_id
 """
@@ -185,10 +184,7 @@ WHERE status = '{pending}' AND readiness = '{waiting}' AND next_attempt_at <= %(
 
 
 def _promote_sql() -> str:
-    return _PROMOTE_SQL.format(
-        delivery=Delivery._meta.db_table, endpoint=WebhookEndpoint._meta.db_table, pending=DeliveryStatus.PENDING,
-        ready=Readiness.READY, paused=Readiness.PAUSED, waiting=Readiness.WAITING,
-    )  # fmt: skip
+    return _PROMOTE_SQL.format(**_tables())
 
 
 class _Walk:
@@ -258,8 +254,11 @@ def _tables(only: str = "") -> dict[str, str]:
         "event": Event._meta.db_table,
         "integrator": Integrator._meta.db_table,
         "pending": pending,
-        "ready": f"status = '{pending}' AND readiness = '{ready}'",
-        "ready_d": f"d.status = '{pending}' AND d.readiness = '{ready}'",
+        "ready": ready,
+        "waiting": Readiness.WAITING,
+        "paused": Readiness.PAUSED,
+        "is_ready": f"status = '{pending}' AND readiness = '{ready}'",
+        "is_ready_d": f"d.status = '{pending}' AND d.readiness = '{ready}'",
         "due": _DUE_SQL.format(pending=pending, ready=ready),
         "in_flight": _IN_FLIGHT_SQL.format(pending=pending),
         "only": only,
@@ -624,12 +623,8 @@ def _resume_paused() -> int:
     """Ready what is paused for an endpoint that is active: enabling it does so, but an endpoint
     can become active by other ways (a save that raced a disable, a disable whose pausing ran
     after an enable); this makes any of them right within a sweep. Returns how many."""
-    sql = _PAUSED_BUT_ACTIVE_SQL.format(
-        endpoint=WebhookEndpoint._meta.db_table, delivery=Delivery._meta.db_table,
-        pending=DeliveryStatus.PENDING, paused=Readiness.PAUSED,
-    )  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(_PAUSED_BUT_ACTIVE_SQL.format(**_tables()))
         endpoints = [row[0] for row in cursor.fetchall()]
     if not endpoints:
         return 0

@@ -131,6 +131,17 @@ class Readiness(models.TextChoices):
     PAUSED = "paused", "Paused: its endpoint is disabled"
 
 
+def readiness_for(endpoint: "WebhookEndpoint | None") -> str:
+    """A delivery sent now to this endpoint (None: an issue's own URL) is ready, unless the
+    endpoint is disabled: then it is paused until it is enabled."""
+    return Readiness.PAUSED if endpoint is not None and not endpoint.is_active else Readiness.READY
+
+
+def unleased(now: datetime) -> models.Q:
+    """Deliveries no worker holds a live lease on."""
+    return models.Q(locked_until__isnull=True) | models.Q(locked_until__lt=now)
+
+
 class Delivery(models.Model):
     """One event to one URL. The row is the truth: the broker only wakes a worker up."""
 

@@ -10,14 +10,22 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from fulfillment.models import Integrator
 from getitdone.errors import InvalidInput
 from webhooks import addresses, catalogue, signing
 from webhooks.catalogue import EVENT_TYPES
-from webhooks.models import Delivery, DeliveryStatus, Event, EventSequence, Readiness, WebhookEndpoint
+from webhooks.models import (
+    Delivery,
+    DeliveryStatus,
+    Event,
+    EventSequence,
+    Readiness,
+    WebhookEndpoint,
+    readiness_for,
+    unleased,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +103,7 @@ def publish(
     deliveries = Delivery.objects.bulk_create(
         Delivery(
             event=event, integrator=integrator, endpoint=e, url=url, next_attempt_at=now,
-            # a test event to a disabled endpoint waits for it to be enabled
-            readiness=Readiness.PAUSED if e is not None and not e.is_active else Readiness.READY,
+            readiness=readiness_for(e),  # a test event to a disabled endpoint waits for it
         )
         for e, url in targets
     )  # fmt: skip
@@ -214,7 +221,7 @@ def _pause_deliveries(endpoint_id: int) -> None:
             endpoint_id=endpoint_id, status=DeliveryStatus.PENDING, readiness=Readiness.READY,
             endpoint__is_active=False,
         )
-        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .filter(unleased(now))
         .update(readiness=Readiness.PAUSED)
     )  # fmt: skip
     logger.info("paused %s pending deliveries of disabled endpoint %s", paused, endpoint_id)
@@ -227,9 +234,9 @@ def webhook_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     now = timezone.now()
     # Not those a drain is still sending (leased before the endpoint was disabled): it records
     # them, and a retry it schedules is made ready when due.
-    Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).filter(
-        Q(locked_until__isnull=True) | Q(locked_until__lt=now)
-    ).update(next_attempt_at=now, locked_until=None, readiness=Readiness.READY)
+    Delivery.objects.filter(unleased(now), endpoint=endpoint, status=DeliveryStatus.PENDING).update(
+        next_attempt_at=now, locked_until=None, readiness=Readiness.READY
+    )
     endpoint.is_active = True
     endpoint.disabled_reason = ""
     endpoint.disabled_at = None
@@ -267,8 +274,7 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
     delivery.status = DeliveryStatus.PENDING
     delivery.next_attempt_at = now
     delivery.locked_until = None
-    endpoint = delivery.endpoint
-    delivery.readiness = Readiness.PAUSED if endpoint is not None and not endpoint.is_active else Readiness.READY
+    delivery.readiness = readiness_for(delivery.endpoint)
     delivery.save(update_fields=["status", "next_attempt_at", "locked_until", "readiness", "updated_at"])
     transaction.on_commit(wake_drain)
     return delivery
