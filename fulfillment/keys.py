@@ -1,9 +1,6 @@
 """The RSA key that signs access tokens, and its public half as a JWKS."""
 
-import contextlib
 import functools
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +8,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from jwcrypto import jwk
+
+from getitdone.devfiles import generated_once
 
 
 @dataclass(frozen=True)
@@ -34,24 +33,12 @@ def jwks() -> dict:
 
 
 def _dev_key(path: Path) -> bytes:
-    """Generated once into var/ for a machine without JWT_PRIVATE_KEY.
+    """Generated once into var/ for a machine without JWT_PRIVATE_KEY."""
 
-    Web and worker processes start together: the key is written to a temporary file and linked
-    into place, so exactly one process's key wins and every process reads that one.
-    """
-    if not path.exists():
+    def make() -> bytes:
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = private.private_bytes(
+        return private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent)
-        try:
-            os.write(fd, pem)
-            os.close(fd)
-            os.chmod(tmp, 0o600)
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp, path)
-        finally:
-            os.unlink(tmp)
-    return path.read_bytes()
+
+    return generated_once(path, make)

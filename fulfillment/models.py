@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from getitdone.crypto import EncryptedTextField
+
 ALL_SCOPES = ("read", "write")
 
 
@@ -41,8 +43,8 @@ class Integrator(models.Model):
         related_name="+",
         help_text=_("Used when an issue is created without `workflow`; empty means the `delivery` workflow."),
     )
-    # Signs deliveries to each issue's own webhook_url. Kept in clear: HMAC needs the key itself.
-    webhook_secret = models.CharField(max_length=120, default=generate_webhook_secret)
+    # Signs deliveries to each issue's own webhook_url. Encrypted, not hashed: HMAC needs the key.
+    webhook_secret = EncryptedTextField(max_length=120, default=generate_webhook_secret)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -157,6 +157,18 @@ OAUTH2_PROVIDER = {
 
 # The demo integrator that `seed_demo` creates and `make run` prints.
 DEMO_CLIENT_ID = env.str("DEMO_CLIENT_ID", default="1")
+# Fernet keys for the webhook signing secrets stored encrypted (getitdone/crypto.py): the first
+# encrypts, all decrypt, so a rotation prepends a key. Unset, one is generated once into var/
+# (refused with DEBUG off: getitdone.checks).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+FIELD_ENCRYPTION_KEYS_GIVEN = bool(FIELD_ENCRYPTION_KEYS)
+if not FIELD_ENCRYPTION_KEYS:
+    from cryptography.fernet import Fernet
+
+    from getitdone.devfiles import generated_once
+
+    FIELD_ENCRYPTION_KEYS = [generated_once(VAR_DIR / "field_encryption_key", Fernet.generate_key).decode().strip()]
+
 DEMO_CLIENT_SECRET = env.str("DEMO_CLIENT_SECRET", default="demo-secret-change-me")
 
 # --- API --------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from fulfillment.models import Integrator
+from getitdone import crypto
 from webhooks import signing, transport
 from webhooks.models import (
     Delivery,
@@ -221,18 +222,20 @@ class _Job:
     readiness: str = Readiness.READY
 
     @classmethod
-    def load(cls, row: tuple, now: datetime) -> "_Job":
+    def load(cls, row: tuple, now: datetime, *, raw: bool) -> "_Job":
+        """`raw`: the row was read by SQL, not the ORM, so its secrets are still encrypted."""
         (pk, url, attempt_count, event_id, endpoint_id, type_, created_at, sequence, api_version, data,
          secret, previous_secret, previous_expires, integrator_secret) = row  # fmt: skip
         if isinstance(data, str):  # jsonb as text: Django leaves decoding to the field
             data = json.loads(data)
         payload = event_representation(event_id, type_, created_at, sequence, api_version, data)
+        clear = crypto.decrypt if raw else str  # memoized: cheap for a batch
         if endpoint_id is None:
-            secrets = [integrator_secret]  # the issue's own webhook_url
+            secrets = [clear(integrator_secret)]  # the issue's own webhook_url
         else:
-            secrets = [secret]
+            secrets = [clear(secret)]
             if previous_secret and previous_expires and previous_expires > now:
-                secrets.append(previous_secret)  # a rotation's old secret signs for 24 h more
+                secrets.append(clear(previous_secret))  # a rotation's old secret signs for 24 h more
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         return cls(pk, url, attempt_count, event_id, endpoint_id, body, secrets)
 
@@ -384,7 +387,7 @@ def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[_Job]:
             cursor.execute(_PICK_SQL_WINDOWED.format(**tables) + lease, params)
             leased = [row[0] for row in cursor.fetchall()]
             rows = list(Delivery.objects.filter(pk__in=leased).values_list(*_LOAD_FIELDS)) if leased else []
-    return [_Job.load(row, now) for row in rows]
+    return [_Job.load(row, now, raw=connection.vendor == "postgresql") for row in rows]
 
 
 @dataclass

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import models
 
+from getitdone.crypto import EncryptedTextField
 from getitdone.formats import iso_timestamp
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -90,9 +91,9 @@ class WebhookEndpoint(models.Model):
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=300, blank=True, default="")
     event_types = models.JSONField(default=list, blank=True, help_text="Empty: every type.")
-    secret = models.CharField(max_length=120)
+    secret = EncryptedTextField(max_length=120)
     # After a rotation the old secret keeps signing (a second `v1,` signature) until this time.
-    previous_secret = models.CharField(max_length=120, blank=True, default="")
+    previous_secret = EncryptedTextField(max_length=120, blank=True, default="")
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=300, blank=True, default="")
