@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 
 # Test services: the machine's PostgreSQL (trust auth) and Redis, unless the environment says otherwise.
+# DEBUG stays off, as in production, but the tests speak plain HTTP to their servers.
 TEST_ENV = DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}" \
+	SECURE_SSL_REDIRECT=false \
 	CELERY_BROKER_URL="$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/1}" \
 	CACHE_URL="$${CACHE_URL:-redis://127.0.0.1:6379/2}" \
 	WEBHOOKS_ALLOW_PRIVATE_URLS=true \

@@ -16,7 +16,7 @@ class Command(models.Model):
     integrator = models.ForeignKey("fulfillment.Integrator", on_delete=models.CASCADE, related_name="commands")
     type = models.CharField(max_length=40, db_index=True)
     # The client's own id for the command (or ours, "cmd_<id>", when it gave none): events carry it.
-    command_id = models.CharField(max_length=100)
+    command_id = models.CharField(max_length=255)
     payload = models.JSONField()
     issue_key = models.CharField(max_length=100, blank=True, default="", help_text="client_issue_id it acts on")
     status = models.CharField(max_length=20, choices=CommandStatus.choices, default=CommandStatus.QUEUED)

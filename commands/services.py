@@ -31,6 +31,7 @@ from commands.registry import command_class, command_types
 from fulfillment.models import Integrator
 from getitdone.errors import DomainError, InvalidInput, VersionConflict
 from getitdone.formats import iso_timestamp as ts
+from getitdone.limits import check_key
 from webhooks import catalogue
 from webhooks.models import Event
 from webhooks.services import publish
@@ -101,8 +102,10 @@ def command_accept(*, integrator: Integrator, body: dict[str, Any], idempotency_
     InvalidInput (422) for a reused key, IdempotencyInProgress (409)."""
     type_name, data = command_validate(body)
     client_command_id = body.get("command_id")
-    if client_command_id is not None and (not isinstance(client_command_id, str) or not client_command_id.strip()):
-        raise serializers.ValidationError({"command_id": ["Must be a non-empty string."]})
+    if client_command_id is not None:
+        check_key(client_command_id, field="command_id")
+    if idempotency_key is not None:
+        check_key(idempotency_key, field="Idempotency-Key")
     key = idempotency_key or client_command_id
     record = None
     if key:

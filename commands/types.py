@@ -6,8 +6,10 @@ from rest_framework import serializers
 
 from commands.models import Command
 from commands.registry import BaseCommand
+from getitdone import limits
+from getitdone.api.fields import ClientIssueIdField, DetailsField
 from orders import services
-from orders.api.serializers import DetailsField, IssueCreateInputSerializer, StatusChangeInputSerializer
+from orders.api.serializers import IssueCreateInputSerializer, StatusChangeInputSerializer
 from webhooks.models import Event
 
 
@@ -21,7 +23,7 @@ def _actor(command: Command) -> services.Actor:
 
 
 class ClientIssueIdSerializer(serializers.Serializer):
-    client_issue_id = serializers.CharField(max_length=100)
+    client_issue_id = ClientIssueIdField()
 
 
 class CreateIssue(BaseCommand):
@@ -92,7 +94,7 @@ class UpdateIssueDetails(BaseCommand):
 
 
 class CancelIssueSerializer(ClientIssueIdSerializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = serializers.CharField(max_length=limits.TEXT_MAX_LENGTH)
 
 
 class CancelIssue(BaseCommand):
@@ -111,7 +113,7 @@ class CancelIssue(BaseCommand):
 
 
 class AddNoteSerializer(ClientIssueIdSerializer):
-    text = serializers.CharField(max_length=2000)
+    text = serializers.CharField(max_length=limits.TEXT_MAX_LENGTH)
 
 
 class AddNote(BaseCommand):

@@ -19,15 +19,17 @@ from urllib.parse import unquote_plus
 import jwt
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from oauth2_provider.generators import BaseHashGenerator
 from oauth2_provider.models import AccessToken
 from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import SettingsScopes
-from oauth2_provider.views import IntrospectTokenView
+from oauth2_provider.views import IntrospectTokenView, TokenView
 
 from fulfillment.keys import signing_key
+from getitdone import attempts
+from getitdone.limits import body_depth_exceeds, text_flaw
 
 
 class NumericClientIdGenerator(BaseHashGenerator):
@@ -37,21 +39,46 @@ class NumericClientIdGenerator(BaseHashGenerator):
         return str(secrets.randbelow(9 * 10**11) + 10**11)
 
 
+# The longest client id we issue is 12 digits; anything much longer names no client.
+_CLIENT_ID_MAX_LENGTH = 100
+
+
 class TokenRequestBackend(OAuthLibCore):
-    """Reads the token request body as JSON when it is JSON, whatever the content type says."""
+    """Reads the token request body as JSON when it is JSON, whatever the content type says;
+    takes an API request's bearer token from its Authorization header alone."""
+
+    def verify_request(self, request: Any, scopes: list[str]) -> tuple[bool, Any]:
+        # oauthlib would also take `access_token` from the query string or the body (RFC 9700
+        # §4.3.2 says never: they end up in logs), and reading the body here would parse it
+        # once more. Neither is given to it; a token in the query string is refused outright.
+        if "access_token" in request.GET:
+            return False, None
+        uri = request.build_absolute_uri(request.path)
+        return self.server.verify_request(uri, request.method, "", self.extract_headers(request), scopes=scopes)
 
     def extract_body(self, request: Any) -> list[tuple[str, str]]:
-        if request.content_type == "multipart/form-data":
-            return super().extract_body(request)
-        raw = request.body
-        if raw.lstrip()[:1] == b"{":
-            try:
-                payload = json.loads(raw)
-            except ValueError:
-                payload = None
-            if isinstance(payload, dict):
-                return [(str(k), _form_value(v)) for k, v in payload.items() if v is not None]
-        return super().extract_body(request)
+        params = _json_params(request)
+        return super().extract_body(request) if params is None else params
+
+
+def _json_params(request: Any) -> list[tuple[str, str]] | None:
+    """A token request's JSON body as form pairs, or None when the body is no JSON object."""
+    if request.content_type == "multipart/form-data":
+        return None
+    raw = request.body
+    if raw.lstrip()[:1] != b"{":
+        return None
+    if body_depth_exceeds(raw):
+        return []  # oauthlib answers invalid_request
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    pairs = [(str(k), _form_value(v)) for k, v in payload.items() if v is not None]
+    # oauthlib encodes every pair as UTF-8: a lone surrogate would fail there.
+    return [(k, v) for k, v in pairs if not text_flaw(k + v)]
 
 
 def _form_value(value: Any) -> str:
@@ -70,6 +97,12 @@ def _integrator_of(application: Any) -> Any:
 
 
 class IntegratorOAuth2Validator(OAuth2Validator):
+    def _load_application(self, client_id: Any, request: Any) -> Any:
+        # A client id no client can have (NUL, over-long) is unknown, not a database error.
+        if not isinstance(client_id, str) or len(client_id) > _CLIENT_ID_MAX_LENGTH or text_flaw(client_id):
+            return None
+        return super()._load_application(client_id, request)
+
     def _load_access_token(self, token: str) -> Any:
         # One query answers both "is the token valid" and "whose is it".
         checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -132,6 +165,7 @@ class OwnTokensIntrospectView(IntrospectTokenView):
 
 
 def _client_id_of(request: Any) -> str | None:
+    """The client id a token-endpoint request names: in HTTP Basic, or in its body (form or JSON)."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header.lower().startswith("basic "):
         try:
@@ -139,4 +173,35 @@ def _client_id_of(request: Any) -> str | None:
         except (ValueError, UnicodeDecodeError):
             return None
         return unquote_plus(decoded.split(":", 1)[0])
-    return request.POST.get("client_id")
+    params = _json_params(request)
+    return request.POST.get("client_id") if params is None else dict(params).get("client_id")
+
+
+class LimitedTokenView(TokenView):
+    """`/oauth/token` with failed attempts limited (API.md §2). Past its limit, a client id gets
+    429 whatever secret it brings, until the window ends: its secret cannot be guessed by brute
+    force. Past the address's limit, failed attempts from that address get 429 too, but a right
+    secret still gets its token, so integrators behind one address are not locked out by another."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        client_id, address = _client_id_of(request) or "", attempts.client_address(request)
+        per_client, per_address = attempts.token_failures_per_client(), attempts.token_failures_per_address()
+        if client_id and (wait := per_client.retry_after(client_id)):
+            return _too_many(wait)
+        response = super().post(request, *args, **kwargs)
+        if response.status_code < 400:
+            return response
+        if client_id:
+            per_client.record(client_id)
+        per_address.record(address)
+        wait = per_address.retry_after(address)
+        return _too_many(wait) if wait else response
+
+
+def _too_many(wait: int) -> JsonResponse:
+    # RFC 8628's slow_down is the one token-endpoint error that means "not so fast".
+    response = JsonResponse(
+        {"error": "slow_down", "error_description": f"Too many failed attempts; retry in {wait} s."}, status=429
+    )
+    response["Retry-After"] = str(wait)
+    return response

@@ -54,5 +54,6 @@ def workflow_for(integrator: Integrator, ref: str | int | None = None) -> Workfl
     if ref is None or ref == "":
         ref = integrator.default_workflow_id or settings.DEFAULT_WORKFLOW_CODE
     ref = str(ref).strip()
-    lookup = Q(pk=int(ref)) | Q(code=ref) if ref.isdigit() else Q(code=ref)
+    is_id = ref.isascii() and ref.isdigit() and len(ref) <= 18  # "¹".isdigit() too, and int() refuses it
+    lookup = Q(pk=int(ref)) | Q(code=ref) if is_id else Q(code=ref)
     return workflows_for(integrator).filter(lookup).first()

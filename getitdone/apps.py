@@ -6,4 +6,7 @@ class GetItDoneConfig(AppConfig):
     verbose_name = "Get It Done"
 
     def ready(self) -> None:
-        from getitdone.api import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        # Registered on import: the OpenAPI auth extension, and the path converters the apps'
+        # routes use (API.md §11: an id that cannot exist matches no route).
+        from getitdone import checks  # noqa: F401  (the production checks)
+        from getitdone.api import converters, schema  # noqa: F401

@@ -20,7 +20,9 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 # --- Core -------------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
 # The fallback key is for a bare dev machine only; production sets SECRET_KEY.
-SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-getitdone-secret-key-change-me-in-production")
+# With DEBUG off the fallback is refused at start (getitdone.checks).
+DEV_SECRET_KEY = "dev-insecure-getitdone-secret-key-change-me-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver", "[::1]"])
 PORT = env.int("PORT", default=8000)
 
@@ -57,6 +59,19 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# --- Transport security (all checked by `manage.py check --deploy`) ----------------------------
+# Behind a TLS-terminating proxy, name the header it sets: e.g. HTTP_X_FORWARDED_PROTO=https.
+_proxy_header = env.str("SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_header.split("=", 1)) if "=" in _proxy_header else None
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes and scrapers speak plain HTTP
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 ROOT_URLCONF = "getitdone.urls"
 WSGI_APPLICATION = "getitdone.wsgi.application"
@@ -119,6 +134,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-commands": {"task": "commands.sweep", "schedule": env.float("COMMANDS_SWEEP_INTERVAL", 2.0)},
     "prune-idempotency-keys": {"task": "commands.prune_idempotency_keys", "schedule": 3600.0},
     "apply-step-timeouts": {"task": "orders.apply_step_timeouts", "schedule": 60.0},
+    "clear-expired-tokens": {"task": "fulfillment.clear_expired_tokens", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -141,22 +157,6 @@ JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="urn:getitdone:api")
 JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", default="", multiline=True)
 JWT_PRIVATE_KEY_FILE = VAR_DIR / "jwt_private_key.pem"
 
-# DOT's models are swappable; migrations that point at them need the setting named.
-OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
-OAUTH2_PROVIDER = {
-    "ACCESS_TOKEN_EXPIRE_SECONDS": ACCESS_TOKEN_LIFETIME,
-    "ACCESS_TOKEN_GENERATOR": "fulfillment.oauth.jwt_access_token_generator",
-    "CLIENT_ID_GENERATOR_CLASS": "fulfillment.oauth.NumericClientIdGenerator",
-    "OAUTH2_BACKEND_CLASS": "fulfillment.oauth.TokenRequestBackend",
-    "OAUTH2_VALIDATOR_CLASS": "fulfillment.oauth.IntegratorOAuth2Validator",
-    "SCOPES_BACKEND_CLASS": "fulfillment.oauth.IntegratorScopes",
-    "SCOPES": {"read": "Read your own data", "write": "Create and change your own data"},
-    "DEFAULT_SCOPES": ["read", "write"],
-    "CLIENT_SECRET_HASHER": "pbkdf2_sha256_client_secret",
-}
-
-# The demo integrator that `seed_demo` creates and `make run` prints.
-DEMO_CLIENT_ID = env.str("DEMO_CLIENT_ID", default="1")
 # Fernet keys for the webhook signing secrets stored encrypted (getitdone/crypto.py): the first
 # encrypts, all decrypt, so a rotation prepends a key. Unset, one is generated once into var/
 # (refused with DEBUG off: getitdone.checks).
@@ -169,11 +169,54 @@ if not FIELD_ENCRYPTION_KEYS:
 
     FIELD_ENCRYPTION_KEYS = [generated_once(VAR_DIR / "field_encryption_key", Fernet.generate_key).decode().strip()]
 
-DEMO_CLIENT_SECRET = env.str("DEMO_CLIENT_SECRET", default="demo-secret-change-me")
+# DOT's models are swappable; migrations that point at them need the setting named.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+RFC9700_GATES = (
+    "IMPLICIT_GRANT", "PASSWORD_GRANT", "PKCE_METHOD", "ACCESS_TOKEN_TRANSPORT", "AUTHZ_RESPONSE_ISS", "TOKEN_STORAGE",
+    "REFRESH_TOKEN", "REDIRECT_URI_SCHEME", "REDIRECT_URI_MATCHING", "PKCE_REQUIRED",
+)  # fmt: skip
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": ACCESS_TOKEN_LIFETIME,
+    "ACCESS_TOKEN_GENERATOR": "fulfillment.oauth.jwt_access_token_generator",
+    "CLIENT_ID_GENERATOR_CLASS": "fulfillment.oauth.NumericClientIdGenerator",
+    "OAUTH2_BACKEND_CLASS": "fulfillment.oauth.TokenRequestBackend",
+    "OAUTH2_VALIDATOR_CLASS": "fulfillment.oauth.IntegratorOAuth2Validator",
+    "SCOPES_BACKEND_CLASS": "fulfillment.oauth.IntegratorScopes",
+    "SCOPES": {"read": "Read your own data", "write": "Create and change your own data"},
+    "DEFAULT_SCOPES": ["read", "write"],
+    "CLIENT_SECRET_HASHER": "pbkdf2_sha256_client_secret",
+    # RFC 9700: tokens only from the Authorization header, stored as their SHA-256 alone.
+    **{f"COMPLIANT_BCP_RFC9700_{gate}": True for gate in RFC9700_GATES},
+    # Only the client credentials grant is used: no refresh tokens, no redirects. Set as RFC 9700
+    # wants all the same, so the deploy check stays clean.
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+}
+
+# The demo integrator that `seed_demo` creates and `make run` prints.
+DEMO_CLIENT_ID = env.str("DEMO_CLIENT_ID", default="1")
+# Published in the README: with DEBUG off, seed_demo refuses it unless DEMO_CLIENT_SECRET is set,
+# and a demo integrator that still has it stops the start (getitdone.checks).
+DEMO_DEFAULT_CLIENT_SECRET = "demo-secret-change-me"
+DEMO_CLIENT_SECRET = env.str("DEMO_CLIENT_SECRET", default=DEMO_DEFAULT_CLIENT_SECRET)
+DEMO_CLIENT_SECRET_GIVEN = "DEMO_CLIENT_SECRET" in env
 
 # --- API --------------------------------------------------------------------------------------
 API_VERSION = "1"
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
+# Unauthenticated /api/ requests per address and minute; failed token requests and admin logins
+# per client id or username and per address, in windows of FAILED_ATTEMPTS_WINDOW seconds (over
+# the limit, even the right secret waits for the window to end). getitdone/attempts.py.
+API_ANONYMOUS_RATE_LIMIT = env.int("API_ANONYMOUS_RATE_LIMIT", default=120)
+TOKEN_FAILURES_PER_CLIENT = env.int("TOKEN_FAILURES_PER_CLIENT", default=10)
+TOKEN_FAILURES_PER_ADDRESS = env.int("TOKEN_FAILURES_PER_ADDRESS", default=50)
+LOGIN_FAILURES_PER_USER = env.int("LOGIN_FAILURES_PER_USER", default=5)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
+FAILED_ATTEMPTS_WINDOW = env.int("FAILED_ATTEMPTS_WINDOW", default=300)
+# Proxies in front of the web processes that append to X-Forwarded-For (unset: none, and the
+# header is not trusted for limits).
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 API_MAX_JSON_BODY = env.int("API_MAX_JSON_BODY", default=1024 * 1024)
 MAINTENANCE_MODE = env.bool("MAINTENANCE_MODE", default=False)
 MAINTENANCE_RETRY_AFTER = env.int("MAINTENANCE_RETRY_AFTER", default=300)
@@ -188,10 +231,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["getitdone.api.throttling.IntegratorRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["getitdone.api.renderers.EnvelopeJSONRenderer"],
     # JSON only (API.md §1); the file upload view declares multipart itself.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["getitdone.api.parsers.LimitedJSONParser"],
     "EXCEPTION_HANDLER": "getitdone.api.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    "NUM_PROXIES": NUM_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {

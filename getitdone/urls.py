@@ -5,21 +5,22 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.views.decorators.http import require_GET
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
 from fulfillment.keys import jwks
-from fulfillment.oauth import OwnTokensIntrospectView
+from fulfillment.oauth import LimitedTokenView, OwnTokensIntrospectView
+from getitdone.admin_login import limit_failed_logins
 from getitdone.api import health
+from getitdone.api.schema import CachedSchemaView, RedocView, SwaggerView
 
 api_patterns: list = [
     path("", include("fulfillment.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("webhooks.api.urls")),
     path("", include("commands.api.urls")),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="swagger-ui"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("schema/", CachedSchemaView.as_view(), name="schema"),
+    path("docs/", SwaggerView.as_view(url_name="api:schema"), name="swagger-ui"),
+    path("redoc/", RedocView.as_view(url_name="api:schema"), name="redoc"),
 ]
 
 
@@ -32,13 +33,14 @@ def jwks_view(request: HttpRequest) -> JsonResponse:
 
 oauth_patterns = [
     # The seed posts to /oauth/token with no trailing slash; DOT's own path has one.
-    path("token", oauth_views.TokenView.as_view(), name="token"),
-    path("token/", oauth_views.TokenView.as_view()),
+    path("token", LimitedTokenView.as_view(), name="token"),
+    path("token/", LimitedTokenView.as_view()),
     path("revoke_token/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", OwnTokensIntrospectView.as_view(), name="introspect"),
 ]
 
 urlpatterns = [
+    path("admin/login/", limit_failed_logins(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
     path("oauth/", include((oauth_patterns, "oauth2_provider"))),
     path(".well-known/jwks.json", jwks_view, name="jwks"),

@@ -59,7 +59,7 @@ class StatusChange(models.Model):
     )
     at = models.DateTimeField(auto_now_add=True)
     actor_type = models.CharField(max_length=20, choices=ActorType.choices)
-    actor_id = models.CharField(max_length=100, blank=True, default="")
+    actor_id = models.CharField(max_length=255, blank=True, default="")  # a command_id, at most
     note = models.TextField(blank=True, default="")
 
     class Meta:
@@ -103,7 +103,7 @@ class IssueNote(models.Model):
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="notes")
     text = models.TextField(max_length=2000)
     actor_type = models.CharField(max_length=20, choices=ActorType.choices)
-    actor_id = models.CharField(max_length=100, blank=True, default="")
+    actor_id = models.CharField(max_length=255, blank=True, default="")  # a command_id, at most
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

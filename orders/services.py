@@ -3,12 +3,14 @@ none of them re-implements a rule."""
 
 import hashlib
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import filetype
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -18,6 +20,7 @@ from django.utils.text import get_valid_filename
 from fulfillment.graph import WorkflowGraph, workflow_graph
 from fulfillment.models import Integrator
 from fulfillment.selectors import workflow_for
+from getitdone import limits
 from getitdone.errors import DomainError, InvalidInput, NotAllowed, NotFound, PayloadTooLarge, VersionConflict
 from orders import events
 from orders.models import ActorType, FileKind, Issue, IssueFile, IssueNote, StatusChange
@@ -133,6 +136,12 @@ def issue_create(
     children: list[ChildSpec] | None = None,
     command_id: str | None = None,
 ) -> IssueCreated:
+    limits.check_client_issue_id(client_issue_id)
+    limits.check_details(details or {})
+    if len(children or []) > limits.CHILDREN_MAX:
+        raise InvalidInput(f"At most {limits.CHILDREN_MAX} children.", code="max_length", field="children")
+    for n, spec in enumerate(children or []):
+        limits.check_details(spec.details or {}, field=f"children.{n}.details")
     if webhook_url:
         validate_webhook_url(webhook_url, field="webhook_url")
     wf = workflow_for(integrator, workflow)
@@ -224,6 +233,7 @@ def issue_change_status(
     there; 409 (VersionConflict) when `expected_version` is stale. Asking for the current step
     changes nothing and publishes nothing.
     """
+    limits.check_text(note, field="note")
     issue, children = _lock_family(issue)
     return _change_status(
         issue, children, status=status, actor=actor, note=note, expected_version=expected_version,
@@ -317,6 +327,23 @@ def _sniff(head: bytes, name: str) -> str:
     return "text/plain"
 
 
+FILE_NAME_MAX_LENGTH = 100
+
+
+def _stored_name(name: str | None) -> str:
+    """The client's file name, safe to store and serve: Django's cleaning (no path, no odd
+    characters), then at most 100 characters with the extension kept."""
+    try:
+        name = get_valid_filename(name or "")
+    except SuspiciousFileOperation:  # nothing usable was left of it
+        return "upload"
+    if len(name) <= FILE_NAME_MAX_LENGTH:
+        return name
+    stem, extension = os.path.splitext(name)
+    extension = extension if len(extension) <= 16 else ""
+    return stem[: FILE_NAME_MAX_LENGTH - len(extension)] + extension
+
+
 @transaction.atomic
 def issue_attach_file(*, issue: Issue, upload: UploadedFile, kind: str, actor: Actor) -> IssueFile:
     """Store an upload against an issue. The content type is sniffed from the bytes, never
@@ -334,7 +361,7 @@ def issue_attach_file(*, issue: Issue, upload: UploadedFile, kind: str, actor: A
             head += chunk[: 8192 - len(head)]
         digest.update(chunk)
     upload.seek(0)
-    name = get_valid_filename(upload.name or "upload") or "upload"
+    name = _stored_name(upload.name)
     issue, children = _lock_family(issue)
     record = IssueFile(
         integrator=issue.integrator,
@@ -373,20 +400,28 @@ def issue_update_details(
     issue: Issue | IssueRef,
     actor: Actor,
     details_patch: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
     webhook_url: str | None = None,
     command_id: str | None = None,
 ) -> IssueUpdated:
-    """Apply a merge patch to `details` and/or set `webhook_url`; publishes `issue.updated` when
-    anything changed."""
+    """Apply a merge patch to `details` (the API, commands) or replace them wholesale (admin,
+    which edits the whole object), and/or set `webhook_url`; publishes `issue.updated` when
+    anything changed. 422 (InvalidInput) when the details are no JSON object, break the limits
+    of API.md §11 (once merged, too), or the URL is unsafe."""
+    if details is not None and details_patch is not None:
+        raise ValueError("give details or details_patch, not both")
     issue, children = _lock_family(issue)
     changed = []
     if details_patch is not None:
+        limits.check_details(details_patch)  # its nulls remove keys; the rest must be storable
         details = merge_patch(issue.details, details_patch)
         if not isinstance(details, dict):
             raise InvalidInput("The merged details must be a JSON object.", code="invalid_merge", field="details")
-        if details != issue.details:
-            issue.details = details
-            changed.append("details")
+    if details is not None:
+        limits.check_details(details)  # what is stored: within the limits however it was reached
+    if details is not None and details != issue.details:
+        issue.details = details
+        changed.append("details")
     if webhook_url is not None and webhook_url != issue.webhook_url:
         if webhook_url:
             validate_webhook_url(webhook_url, field="webhook_url")
@@ -405,8 +440,7 @@ def issue_update_details(
 def issue_add_note(*, issue: Issue | IssueRef, text: str, actor: Actor, command_id: str | None = None) -> NoteAdded:
     if not text.strip():
         raise InvalidInput("The note is empty.", code="blank", field="text")
-    if len(text) > 2000:
-        raise InvalidInput("A note holds at most 2000 characters.", code="max_length", field="text")
+    limits.check_text(text, field="text")
     issue, children = _lock_family(issue)
     note = IssueNote.objects.create(issue=issue, text=text, actor_type=actor.type, actor_id=actor.id)
     event = events.issue_note_added(issue, children, note, command_id=command_id)
@@ -419,6 +453,7 @@ CANCEL_STEP_VALUE = "CANCELLED"
 @transaction.atomic
 def issue_cancel(*, issue: Issue | IssueRef, reason: str, actor: Actor, command_id: str | None = None) -> StatusChanged:
     """Move to the workflow's cancel step (value CANCELLED), if a transition allows it."""
+    limits.check_text(reason, field="reason")
     issue, children = _lock_family(issue)
     graph = workflow_graph(issue.workflow)
     if graph.step_with_value(CANCEL_STEP_VALUE) is None:

@@ -12,6 +12,8 @@ import pytest
 import redis
 from django.db import connection
 
+from tests.production_env import production_env
+
 ROOT = Path(__file__).resolve().parent.parent
 CELERY = ROOT / ".venv" / "bin" / "celery"
 
@@ -71,7 +73,7 @@ class Worker:
 
     def env(self) -> dict[str, str]:
         db = connection.settings_dict
-        env = dict(os.environ)
+        env = dict(os.environ) | production_env()
         env.update(
             DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             CELERY_BROKER_URL=self.broker_url,

@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from fulfillment.models import Integrator
+from getitdone import limits
 from getitdone.errors import InvalidInput
 from webhooks import addresses, catalogue, signing
 from webhooks.catalogue import EVENT_TYPES
@@ -133,6 +134,8 @@ def validate_webhook_url(url: str, *, field: str = "url") -> str:
 
 
 def _validate_event_types(event_types: list[str]) -> list[str]:
+    if len(event_types) > limits.EVENT_TYPES_MAX:
+        raise InvalidInput(f"At most {limits.EVENT_TYPES_MAX} event types.", code="max_length", field="event_types")
     unknown = [t for t in event_types if t not in EVENT_TYPES]
     if unknown:
         raise InvalidInput(
@@ -155,6 +158,7 @@ def _validate_secret(secret: str) -> str:
     return secret
 
 
+@transaction.atomic
 def webhook_create(
     *,
     integrator: Integrator,
@@ -164,6 +168,14 @@ def webhook_create(
     secret: str | None = None,
     active: bool = True,
 ) -> WebhookEndpoint:
+    """422 on the field that is wrong, or when the integrator has its 20 endpoints already."""
+    # Counted under the integrator's row lock, so two concurrent creations cannot both pass.
+    Integrator.objects.select_for_update().filter(pk=integrator.pk).first()
+    if WebhookEndpoint.objects.filter(integrator=integrator).count() >= limits.WEBHOOK_ENDPOINTS_MAX:
+        raise InvalidInput(
+            f"An integrator has at most {limits.WEBHOOK_ENDPOINTS_MAX} webhook endpoints; delete one first.",
+            code="limit_reached",
+        )
     return WebhookEndpoint.objects.create(
         integrator=integrator,
         url=validate_webhook_url(url),
@@ -255,6 +267,18 @@ def webhook_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     endpoint.secret = signing.generate_secret()
     endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
     return endpoint
+
+
+@transaction.atomic
+def webhook_delete(*, endpoint: WebhookEndpoint) -> None:
+    """Remove an endpoint and, with it, its deliveries and their attempts; the events stay (they
+    are the integrator's feed). The deliveries go first, so their rows are locked before the
+    endpoint's, the order a drain recording a batch locks them (a plain cascade may delete the
+    endpoint first: its deliveries' foreign key is nullable, so Django sees no order to keep)."""
+    endpoint_id, integrator_id = endpoint.pk, endpoint.integrator_id
+    Delivery.objects.filter(endpoint=endpoint).delete()
+    endpoint.delete()
+    logger.info("webhook endpoint %s of integrator %s deleted", endpoint_id, integrator_id)
 
 
 @transaction.atomic

@@ -1,5 +1,8 @@
 """The command endpoint (API.md §8)."""
 
+from typing import Any
+
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -57,26 +60,27 @@ class CommandBatchApi(APIView):
     def post(self, request: Request) -> Response:
         batch = CommandBatchInputSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
-        results = []
-        for index, body in enumerate(batch.validated_data["commands"]):
-            try:
-                accepted = services.command_accept(integrator=request.user, body=body)
-            except serializers.ValidationError as exc:
-                results.append({"index": index, "status": "rejected", "error": flatten_errors(exc.detail)})
-                continue
-            except DomainError as exc:
-                results.append({"index": index, "status": "rejected", "error": [exc.as_dict()]})
-                continue
-            command = (
-                accepted.replayed["body"] if accepted.replayed else services.command_representation(accepted.command)
-            )
-            results.append({"index": index, "status": "accepted", "command": command})
+        # One transaction: each command is accepted or rejected on its own, but an unexpected
+        # error on one leaves none of the batch behind its 500.
+        with transaction.atomic():
+            results = [_accept_one(request, index, body) for index, body in enumerate(batch.validated_data["commands"])]
         rejected = sum(1 for r in results if r["status"] == "rejected")
         warning = [{"code": "rejected", "field": f"commands.{r['index']}", "value": r["error"][0]["message"]}
                    for r in results if r["status"] == "rejected"] or None  # fmt: skip
         body = success({"results": results, "accepted": len(results) - rejected, "rejected": rejected}, status_code=202,
                        warning=warning)  # fmt: skip
         return Response(body, status=202)
+
+
+def _accept_one(request: Request, index: int, body: Any) -> dict[str, Any]:
+    try:
+        accepted = services.command_accept(integrator=request.user, body=body)
+    except serializers.ValidationError as exc:
+        return {"index": index, "status": "rejected", "error": flatten_errors(exc.detail)}
+    except DomainError as exc:
+        return {"index": index, "status": "rejected", "error": [exc.as_dict()]}
+    command = accepted.replayed["body"] if accepted.replayed else services.command_representation(accepted.command)
+    return {"index": index, "status": "accepted", "command": command}
 
 
 class CommandDetailApi(APIView):

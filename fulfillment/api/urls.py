@@ -4,5 +4,5 @@ from fulfillment.api import views
 
 urlpatterns = [
     path("workflows", views.WorkflowListApi.as_view(), name="workflow-list"),
-    path("workflows/<str:id_or_code>", views.WorkflowDetailApi.as_view(), name="workflow-detail"),
+    path("workflows/<code:id_or_code>", views.WorkflowDetailApi.as_view(), name="workflow-detail"),
 ]

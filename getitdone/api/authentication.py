@@ -1,22 +1,33 @@
 """Bearer-token authentication: DOT checks the stored token (so revocation and expiry apply at
-once); the request's `user` becomes the token's integrator."""
+once); the request's `user` becomes the token's integrator. Requests that authenticate nothing
+are counted per address (API.md §2): past the limit they get 429 before anything else runs."""
 
+import contextlib
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
+from rest_framework import exceptions
 from rest_framework.request import Request
+
+from getitdone import attempts
 
 
 class IntegratorTokenAuthentication(OAuth2Authentication):
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         result = super().authenticate(request)
-        if result is None:
+        integrator = None
+        # A token of an application that is no integrator's grants nothing here.
+        with contextlib.suppress(ObjectDoesNotExist, AttributeError):
+            integrator = result[1].application.integrator if result is not None else None
+        if integrator is None:
+            _count_anonymous(request)
             return None
-        _, token = result
-        try:
-            integrator = token.application.integrator
-        except (ObjectDoesNotExist, AttributeError):
-            # A token of an application that is no integrator's grants nothing here.
-            return None
-        return integrator, token
+        return integrator, result[1]
+
+
+def _count_anonymous(request: Request) -> None:
+    limit, address = attempts.anonymous_api_requests(), attempts.client_address(request)
+    if (wait := limit.retry_after(address)) is not None:
+        raise exceptions.Throttled(wait)
+    limit.record(address)

@@ -1,6 +1,7 @@
 """Cursor pagination in the contract's shape: `data = {"results": [...], "next_cursor": ...}`,
 query parameters `limit` (default 50, at most 200) and `cursor`."""
 
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -8,6 +9,8 @@ from urllib.parse import parse_qs, urlparse
 from rest_framework import exceptions
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+
+_ID = re.compile(r"[0-9]{1,18}")
 
 
 class ContractCursorPagination(CursorPagination):
@@ -19,9 +22,13 @@ class ContractCursorPagination(CursorPagination):
 
     def decode_cursor(self, request: Any) -> Any:
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except exceptions.NotFound as exc:
             raise exceptions.ValidationError({"cursor": ["Invalid cursor."]}) from exc
+        # Every ordering here is by id: a position that is no id was not made by us.
+        if cursor is not None and cursor.position is not None and not _ID.fullmatch(cursor.position):
+            raise exceptions.ValidationError({"cursor": ["Invalid cursor."]})
+        return cursor
 
     def _token(self, link: str | None) -> str | None:
         if not link:

@@ -4,11 +4,49 @@ credentials flow."""
 
 from typing import Any
 
+from django.utils.translation import get_language
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import inline_serializer
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from getitdone.api.renderers import EnvelopeJSONRenderer
 
 ENVELOPE_DESCRIPTION = "Every /api/ response is this envelope; `data` holds the result."
+
+
+class JsonErrors:
+    """For the schema and docs views, whose renderers (YAML, HTML) cannot draw the envelope: an
+    error (a 429, say) is answered in JSON, as everywhere else under /api/."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        self.request.accepted_renderer = EnvelopeJSONRenderer()
+        self.request.accepted_media_type = EnvelopeJSONRenderer.media_type
+        return super().handle_exception(exc)
+
+
+class SwaggerView(JsonErrors, SpectacularSwaggerView):
+    pass
+
+
+class RedocView(JsonErrors, SpectacularRedocView):
+    pass
+
+
+class CachedSchemaView(JsonErrors, SpectacularAPIView):
+    """`/api/schema/`, built once per process and language: it changes only with the code, and
+    building it costs a few hundred milliseconds, too much for a public, unauthenticated URL."""
+
+    _built: dict[tuple[Any, ...], Response] = {}
+
+    def _get_schema_response(self, request: Request) -> Response:
+        key = (self.api_version or request.version, get_language(), self.serve_public)
+        if key not in self._built:
+            self._built[key] = super()._get_schema_response(request)
+        built = self._built[key]
+        return Response(data=built.data, headers={"Content-Disposition": built["Content-Disposition"]})
 
 
 def drop_versioned_aliases(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -> list:

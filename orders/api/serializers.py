@@ -3,17 +3,9 @@ the event payloads."""
 
 from rest_framework import serializers
 
+from getitdone import limits
+from getitdone.api.fields import ClientIssueIdField, DetailsField
 from orders.models import FileKind
-
-
-class DetailsField(serializers.JSONField):
-    """Free JSON, but an object."""
-
-    def to_internal_value(self, data: object) -> dict:
-        value = super().to_internal_value(data)
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.", code="not_an_object")
-        return value
 
 
 class WebhookUrlField(serializers.CharField):
@@ -30,28 +22,22 @@ class ChildInputSerializer(serializers.Serializer):
 
 
 class IssueCreateInputSerializer(serializers.Serializer):
-    client_issue_id = serializers.CharField(max_length=100)
+    client_issue_id = ClientIssueIdField()
     workflow = serializers.CharField(required=False, max_length=60, help_text="Workflow id or code.")
     status = serializers.CharField(required=False, max_length=120, help_text="Initial step; default the first.")
     webhook_url = WebhookUrlField(required=False, allow_blank=True)
     details = DetailsField(required=False, default=dict)
-    children = ChildInputSerializer(many=True, required=False, default=list)
-
-    def validate_client_issue_id(self, value: str) -> str:
-        value = value.strip()
-        if not value or "/" in value:
-            raise serializers.ValidationError("Must be non-empty and contain no '/'.", code="invalid")
-        return value
+    children = ChildInputSerializer(many=True, required=False, default=list, max_length=limits.CHILDREN_MAX)
 
 
 class StatusChangeInputSerializer(serializers.Serializer):
     status = serializers.CharField(max_length=120)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-    expected_version = serializers.IntegerField(required=False, min_value=1)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=limits.TEXT_MAX_LENGTH, default="")
+    expected_version = serializers.IntegerField(required=False, min_value=1, max_value=limits.BIGINT_MAX)
 
 
 class IssueListFilterSerializer(serializers.Serializer):
-    status = serializers.CharField(required=False)
+    status = serializers.CharField(required=False, max_length=120)
     category = serializers.ChoiceField(required=False, choices=["TO_DO", "IN_PROGRESS", "DONE"])
     updated_after = serializers.DateTimeField(required=False)
 

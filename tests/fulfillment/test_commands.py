@@ -37,6 +37,7 @@ def test_create_integrator_rejects_unknown_scope():
 
 
 def test_seed_demo_is_idempotent_and_its_credentials_work(api_client, settings):
+    settings.DEBUG = True  # the demo's published secret is for development
     first, second = StringIO(), StringIO()
     call_command("seed_demo", stdout=first)
     call_command("seed_demo", stdout=second)

@@ -1,11 +1,13 @@
 """OAuth2 client credentials with RS256 JWT access tokens (API.md §2)."""
 
 import base64
+import hashlib
 import json
 from datetime import timedelta
 
 import jwt
 import pytest
+from django.db import connection
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
@@ -183,3 +185,33 @@ def test_introspection_says_nothing_about_another_integrators_token(api_client, 
     basic = base64.b64encode(f"{c.client_id}:{c.client_secret}".encode()).decode()
     response = api_client.post("/oauth/introspect/", {"token": theirs}, HTTP_AUTHORIZATION=f"Basic {basic}")
     assert response.status_code == 200 and response.json() == {"active": False}
+
+
+# --- RFC 9700: where a token may travel, and how it is kept ------------------------------------
+
+
+def test_a_token_in_the_query_string_authenticates_nothing(api_client, integrator):
+    token = obtain_token(api_client, integrator)
+    assert api_client.get(f"/api/issues?access_token={token}").status_code == 401
+    # Not even beside a good header: the token has been exposed to every log on the way.
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api_client.get(f"/api/issues?access_token={token}").status_code == 401
+    assert api_client.get("/api/issues").status_code == 200
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_a_token_in_the_body_authenticates_nothing(api_client, integrator, content_type):
+    token = obtain_token(api_client, integrator)
+    body = json.dumps({"access_token": token}) if "json" in content_type else f"access_token={token}"
+    for path in ("/api/issues", "/api/webhooks", "/api/commands"):
+        response = api_client.post(path, body, content_type=content_type)
+        assert response.status_code == 401, (path, response.content)
+
+
+def test_access_tokens_are_stored_as_their_hash_only(api_client, integrator):
+    token = obtain_token(api_client, integrator)
+    stored = AccessToken.objects.get()
+    assert stored.token == "" and stored.token_checksum == hashlib.sha256(token.encode()).hexdigest()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM oauth2_provider_accesstoken")
+        assert not any(token in str(column) for column in cursor.fetchone())

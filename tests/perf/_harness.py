@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.production_env import production_env
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_DB = "getitdone_bench"
 BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/3")
@@ -27,7 +29,7 @@ def prepare_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    env = dict(os.environ)
+    env = dict(os.environ) | production_env()
     env.update(
         DATABASE_URL=database_url(),
         CELERY_BROKER_URL=BROKER,

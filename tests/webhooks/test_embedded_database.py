@@ -11,6 +11,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 from werkzeug import Response
 
+from tests.production_env import production_env
+
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,6 +47,7 @@ def test_delivery_on_sqlite(httpserver, tmp_path):
 
     httpserver.expect_request("/hook", method="POST").respond_with_handler(handler)
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL")}
+    env |= production_env()
     env.update(GETITDONE_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="getitdone.settings", LOG_LEVEL="WARNING")
     run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True, "timeout": 120}
     migrated = subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], **run)

@@ -36,7 +36,8 @@ def test_event_types_are_validated_against_the_catalogue(auth_client):
     response = auth_client.post(
         "/api/webhooks", {"url": "https://e.com", "event_types": ["issue.created", "issue.exploded"]}, format="json"
     )
-    assert response.status_code == 422 and response.json()["warning"]["field"] == "event_types"
+    # The dotted path names the item that is wrong.
+    assert response.status_code == 422 and response.json()["warning"]["field"] == "event_types.1"
 
 
 def test_list_patch_delete(auth_client):

@@ -4,14 +4,14 @@ from webhooks.api import views
 
 urlpatterns = [
     path("events", views.EventFeedApi.as_view(), name="event-list"),
-    path("events/<str:event_id>", views.EventDetailApi.as_view(), name="event-detail"),
+    path("events/<code:event_id>", views.EventDetailApi.as_view(), name="event-detail"),
     path("webhooks", views.WebhookListCreateApi.as_view(), name="webhook-list"),
-    path("webhooks/<int:webhook_id>", views.WebhookDetailApi.as_view(), name="webhook-detail"),
-    path("webhooks/<int:webhook_id>/rotate-secret", views.WebhookRotateSecretApi.as_view(), name="webhook-rotate"),
-    path("webhooks/<int:webhook_id>/test", views.WebhookTestApi.as_view(), name="webhook-test"),
-    path("webhooks/<int:webhook_id>/deliveries", views.DeliveryListApi.as_view(), name="delivery-list"),
+    path("webhooks/<pk:webhook_id>", views.WebhookDetailApi.as_view(), name="webhook-detail"),
+    path("webhooks/<pk:webhook_id>/rotate-secret", views.WebhookRotateSecretApi.as_view(), name="webhook-rotate"),
+    path("webhooks/<pk:webhook_id>/test", views.WebhookTestApi.as_view(), name="webhook-test"),
+    path("webhooks/<pk:webhook_id>/deliveries", views.DeliveryListApi.as_view(), name="delivery-list"),
     path(
-        "webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/retry",
+        "webhooks/<pk:webhook_id>/deliveries/<pk:delivery_id>/retry",
         views.DeliveryRetryApi.as_view(),
         name="delivery-retry",
     ),

@@ -1,16 +1,22 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from fulfillment.demo import demo_seed
 
 
 class Command(BaseCommand):
     help = (
-        "Load the demo: the `delivery` workflow and a demo integrator whose credentials come "
-        "from DEMO_CLIENT_ID / DEMO_CLIENT_SECRET. Safe to run again: it changes nothing then."
+        "Load the demo: the standard workflows (as seed_workflows) and a demo integrator whose credentials "
+        "come from DEMO_CLIENT_ID / DEMO_CLIENT_SECRET (with DEBUG off, DEMO_CLIENT_SECRET must be set). Safe "
+        "to run again: it changes nothing then."
     )
 
     def handle(self, *args, **options) -> None:
+        if not settings.DEBUG and not settings.DEMO_CLIENT_SECRET_GIVEN:
+            raise CommandError(
+                "DEBUG is off: the demo integrator would get the published secret. Set DEMO_CLIENT_SECRET, "
+                "or run `seed_workflows` alone (production needs nothing else of the demo)."
+            )
         seed = demo_seed()
         for label, created in (
             (f"Workflow {seed.workflow.code!r}", seed.workflow_created),
