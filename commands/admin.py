@@ -24,6 +24,9 @@ class CommandAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # its integrator reads it back: GET /api/commands/{id}
+
     @admin.action(description="Retry failed commands")
     def retry(self, request: HttpRequest, queryset: QuerySet[Command]) -> None:
         failed = list(queryset.filter(status=CommandStatus.FAILED))

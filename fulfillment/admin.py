@@ -1,18 +1,30 @@
+"""Admin for setup data: integrators (through their services, like the CLI), the maintenance
+switch, and workflows with their steps and transitions (saved by the admin itself: setup data
+with no events of its own)."""
+
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from oauth2_provider import admin as oauth2_admin
+from oauth2_provider.models import Application
 
 from fulfillment.graph import workflow_graph
 from fulfillment.graph_html import workflow_graph_html
 from fulfillment.models import Integrator, MaintenanceMode, Step, Transition, Workflow
-from fulfillment.services import integrator_create, integrator_rotate_webhook_secret
+from fulfillment.services import (
+    integrator_create,
+    integrator_disable,
+    integrator_enable,
+    integrator_rotate_webhook_secret,
+    integrator_update,
+)
+from getitdone.admin import ServiceAdmin
 
 
 @admin.register(Integrator)
-class IntegratorAdmin(admin.ModelAdmin):
+class IntegratorAdmin(ServiceAdmin):
     list_display = ("name", "client_id", "is_active", "scopes", "default_workflow", "created_at")
     list_filter = ("is_active", "created_at")
     search_fields = ("name", "application__client_id")
-    readonly_fields = ("client_id", "created_at")
     actions = ("disable", "enable", "rotate_webhook_secret")
 
     def get_fields(self, request: HttpRequest, obj: Integrator | None = None) -> list[str]:
@@ -20,12 +32,26 @@ class IntegratorAdmin(admin.ModelAdmin):
             return ["name", "scopes", "is_active"]
         return ["name", "client_id", "scopes", "is_active", "default_workflow", "created_at"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Integrator | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return ()
+        return ("client_id", "is_active", "created_at")  # is_active: the Disable and Enable actions
+
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).select_related("application")
 
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # its issues, events and OAuth client hang on it: disable it instead
+
     def save_model(self, request: HttpRequest, obj: Integrator, form, change: bool) -> None:
+        # Never obj.save(): the services validate (a refusal shows on its field, see ServiceAdmin).
         if change:
-            super().save_model(request, obj, form, change)
+            integrator_update(
+                integrator=obj,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                default_workflow=form.cleaned_data["default_workflow"],
+            )
             return
         credentials = integrator_create(name=obj.name, scopes=obj.scopes, instance=obj)
         messages.warning(
@@ -36,19 +62,40 @@ class IntegratorAdmin(admin.ModelAdmin):
 
     @admin.action(description="Disable selected integrators (their tokens get 403)")
     def disable(self, request: HttpRequest, queryset) -> None:
-        count = queryset.update(is_active=False)
-        self.message_user(request, f"{count} integrator(s) disabled.")
+        integrators = list(queryset.filter(is_active=True))
+        for integrator in integrators:
+            integrator_disable(integrator=integrator)
+        self.message_user(request, f"{len(integrators)} integrator(s) disabled.")
 
     @admin.action(description="Enable selected integrators")
     def enable(self, request: HttpRequest, queryset) -> None:
-        count = queryset.update(is_active=True)
-        self.message_user(request, f"{count} integrator(s) enabled.")
+        integrators = list(queryset.filter(is_active=False))
+        for integrator in integrators:
+            integrator_enable(integrator=integrator)
+        self.message_user(request, f"{len(integrators)} integrator(s) enabled.")
 
     @admin.action(description="Rotate the default webhook secret (shown once)")
     def rotate_webhook_secret(self, request: HttpRequest, queryset) -> None:
         for integrator in queryset:
             secret = integrator_rotate_webhook_secret(integrator=integrator)
             messages.warning(request, f"New webhook secret for {integrator.name} — shown only now: {secret}")
+
+
+# An integrator's OAuth client is made by integrator_create and renamed by integrator_update;
+# edited here on its own (its secret, grant or client type) it would cut the integrator off.
+admin.site.unregister(Application)
+
+
+@admin.register(Application)
+class ApplicationAdmin(oauth2_admin.ApplicationAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 @admin.register(MaintenanceMode)

@@ -1,12 +1,17 @@
 """Writes to setup data."""
 
+import logging
 import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
 from oauth2_provider.models import Application
 
-from fulfillment.models import ALL_SCOPES, Integrator, generate_webhook_secret
+from fulfillment.models import ALL_SCOPES, Integrator, Workflow, generate_webhook_secret
+from fulfillment.selectors import workflows_for
+from getitdone.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,3 +85,49 @@ def integrator_rotate_webhook_secret(*, integrator: Integrator) -> str:
     integrator.webhook_secret = generate_webhook_secret()
     integrator.save(update_fields=["webhook_secret"])
     return integrator.webhook_secret
+
+
+@transaction.atomic
+def integrator_update(
+    *, integrator: Integrator, name: str, scopes: str | list[str], default_workflow: Workflow | None
+) -> Integrator:
+    """Rename, grant scopes, choose the default workflow. 422 (InvalidInput) on `scopes` for an
+    unknown scope, on `default_workflow` for a workflow that is not open to this integrator
+    (its issues could not be created in it). Tokens already issued keep their scopes until
+    they expire."""
+    try:
+        scopes = normalize_scopes(scopes)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="invalid_choice", field="scopes") from exc
+    if default_workflow is not None and not workflows_for(integrator).filter(pk=default_workflow.pk).exists():
+        raise InvalidInput(
+            f"The workflow {default_workflow.code!r} is not open to this integrator.",
+            code="invalid_choice",
+            field="default_workflow",
+        )
+    integrator.name, integrator.scopes, integrator.default_workflow = name, scopes, default_workflow
+    integrator.save(update_fields=["name", "scopes", "default_workflow"])
+    application = integrator.application
+    if application.name != name:  # its OAuth client carries its name, as integrator_create made it
+        application.name = name
+        application.save(update_fields=["name", "updated"])
+    logger.info("integrator %s updated: %r, scopes %r", integrator.pk, name, scopes)
+    return integrator
+
+
+@transaction.atomic
+def integrator_disable(*, integrator: Integrator) -> Integrator:
+    """From now on its tokens get 403 and it gets no new ones (fulfillment.oauth); its issues,
+    webhooks and pending deliveries stay as they are."""
+    integrator.is_active = False
+    integrator.save(update_fields=["is_active"])
+    logger.warning("integrator %s (%s) disabled", integrator.pk, integrator.name)
+    return integrator
+
+
+@transaction.atomic
+def integrator_enable(*, integrator: Integrator) -> Integrator:
+    integrator.is_active = True
+    integrator.save(update_fields=["is_active"])
+    logger.warning("integrator %s (%s) enabled", integrator.pk, integrator.name)
+    return integrator

@@ -1,5 +1,6 @@
-"""Admin for support staff: find an order, see its children, history, events and files, and
-move it to a step (through the same service the API uses, recorded as done by that staff user)."""
+"""Admin for support staff: find an order, see its children, history, events and files, edit
+its details and webhook URL, and move it to a step: through the services the API uses, recorded
+as done by that staff user, so each change publishes its event."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -9,9 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from fulfillment.models import Step
+from getitdone.admin import ServiceAdmin
 from getitdone.errors import DomainError
 from orders.models import Issue, IssueFile, StatusChange
-from orders.services import Actor, issue_change_status
+from orders.services import Actor, issue_change_status, issue_update_details
 from webhooks.models import Event
 
 
@@ -63,7 +65,7 @@ class MoveToStepForm(forms.Form):
 
 
 @admin.register(Issue)
-class IssueAdmin(admin.ModelAdmin):
+class IssueAdmin(ServiceAdmin):
     list_display = ("client_issue_id", "id", "integrator", "workflow", "step", "category", "parent", "updated_at")
     list_filter = ("integrator", "workflow", "step__category", "step", "created_at", "updated_at")
     search_fields = ("=client_issue_id", "=id")
@@ -83,6 +85,20 @@ class IssueAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # issues come from integrators; staff act on them
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # a domain record: its history and events would lose their subject
+
+    def save_model(self, request: HttpRequest, obj: Issue, form, change: bool) -> None:
+        # Never obj.save(): the service bumps `version` and publishes issue.updated, and refuses
+        # an unsafe URL (ServiceAdmin shows that on the field). It re-reads the issue under its
+        # lock, so `obj`, which the form has already changed in memory, only names it.
+        issue_update_details(
+            issue=obj,
+            details=form.cleaned_data["details"] or {},  # an emptied box: no details
+            webhook_url=form.cleaned_data["webhook_url"],
+            actor=Actor.staff(request.user),
+        )
 
     @admin.action(description="Move to step…")
     def move_to_step(self, request: HttpRequest, queryset: QuerySet[Issue]) -> HttpResponse | None:
@@ -118,7 +134,7 @@ class IssueAdmin(admin.ModelAdmin):
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(admin.ModelAdmin):
+class StatusChangeAdmin(admin.ModelAdmin):  # history: written by the services only
     list_display = ("issue", "from_step", "to_step", "actor_type", "actor_id", "at")
     list_filter = ("actor_type", "at")
     search_fields = ("=issue__client_issue_id",)
@@ -128,4 +144,7 @@ class StatusChangeAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -1,24 +1,35 @@
 """Admin for support staff: endpoint health and the delivery log, with the actions they need."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from getitdone.admin import ServiceAdmin
 from webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from webhooks.services import (
     delivery_retry,
+    webhook_create,
+    webhook_delete,
     webhook_disable,
     webhook_enable,
     webhook_rotate_secret,
     webhook_send_test,
+    webhook_update,
 )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the services write (events, deliveries): staff look, and act through actions."""
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
 
@@ -31,21 +42,87 @@ class EventAdmin(ReadOnlyAdmin):
     readonly_fields = ("id", "integrator", "type", "sequence", "api_version", "issue", "data", "created_at")
 
 
+class WebhookEndpointForm(forms.ModelForm):
+    def clean_event_types(self) -> list:
+        # The shape only, as the API's serializer checks it; which types exist, the service says.
+        event_types = self.cleaned_data["event_types"]
+        if event_types is None:
+            return []
+        if not isinstance(event_types, list) or not all(isinstance(t, str) for t in event_types):
+            raise forms.ValidationError('A JSON list of event types, e.g. ["issue.created"]; [] for every type.')
+        return event_types
+
+
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ServiceAdmin):
+    """Saved and deleted through the services, validated as in the API. The owner is chosen once;
+    is_active changes only by the Enable and Disable actions (they pause and resume the
+    deliveries); the secrets are never shown, only whether one is set."""
+
+    form = WebhookEndpointForm
     list_display = (
         "url", "integrator", "is_active", "last_success_at", "last_failure_at", "failure_streak", "disabled_reason",
     )  # fmt: skip
     list_filter = ("is_active", "integrator")
     search_fields = ("url", "description")
     list_select_related = ("integrator",)
-    # is_active only by the Enable and Disable actions: they pause and resume the deliveries.
-    readonly_fields = (
-        "is_active", "secret", "previous_secret_expires_at", "disabled_reason", "disabled_at", "last_success_at",
-        "last_failure_at", "failing_since", "failure_streak", "created_at", "updated_at",
-    )  # fmt: skip
-    exclude = ("previous_secret",)
-    actions = ("enable", "disable", "rotate_secret", "send_test")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    actions = ("enable", "disable", "rotate_secret", "send_test")  # and delete_selected, see delete_queryset
+
+    def get_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> list[str]:
+        if obj is None:  # the secret is generated; rotate it to change it
+            return ["integrator", "url", "description", "event_types"]
+        return [
+            "integrator", "url", "description", "event_types", "is_active", "has_secret", "has_previous_secret",
+            "previous_secret_expires_at", "disabled_reason", "disabled_at", "last_success_at", "last_failure_at",
+            "failing_since", "failure_streak", "created_at", "updated_at",
+        ]  # fmt: skip
+
+    def get_readonly_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> list[str]:
+        if obj is None:
+            return []
+        editable = ("url", "description", "event_types")
+        return [f for f in self.get_fields(request, obj) if f not in editable]
+
+    @admin.display(description="secret set", boolean=True)
+    def has_secret(self, obj: WebhookEndpoint) -> bool:
+        return bool(obj.secret)
+
+    @admin.display(description="previous secret set", boolean=True)
+    def has_previous_secret(self, obj: WebhookEndpoint) -> bool:
+        return bool(obj.previous_secret)
+
+    def save_model(self, request: HttpRequest, obj: WebhookEndpoint, form, change: bool) -> None:
+        # Never obj.save(): the services validate (a refusal shows on its field, see ServiceAdmin).
+        if change:
+            # Only what was edited, as a PATCH: an untouched URL is not checked again.
+            changes = {f: form.cleaned_data[f] for f in ("url", "description", "event_types") if f in form.changed_data}
+            if changes:
+                webhook_update(endpoint=obj, **changes)
+            return
+        endpoint = webhook_create(
+            integrator=form.cleaned_data["integrator"],
+            url=form.cleaned_data["url"],
+            description=form.cleaned_data["description"],
+            event_types=form.cleaned_data["event_types"],
+        )
+        obj.pk = endpoint.pk  # the admin goes on with its own instance: its log entry, its redirect
+        obj.refresh_from_db()
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: WebhookEndpoint) -> None:
+        webhook_delete(endpoint=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:  # the bulk "delete selected" action
+            webhook_delete(endpoint=endpoint)
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        # The deliveries go with their endpoint, in webhook_delete: deleting the endpoint needs
+        # no permission to delete deliveries one by one (which staff do not have).
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(Delivery._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
 
     @admin.action(description="Enable (resumes pending deliveries)")
     def enable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:

@@ -80,7 +80,7 @@ class WebhookDetailApi(APIView):
 
     @extend_schema(operation_id="webhooks_delete", tags=["webhooks"], responses={200: None})
     def delete(self, request: Request, webhook_id: int) -> Response:
-        selectors.webhook_get(integrator=request.user, webhook_id=webhook_id).delete()
+        services.webhook_delete(endpoint=selectors.webhook_get(integrator=request.user, webhook_id=webhook_id))
         return Response(None)
 
 

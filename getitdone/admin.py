@@ -1,0 +1,44 @@
+"""Admin plumbing the apps' admins share: forms that save through a service, like the API.
+
+A `ServiceAdmin` saves in `save_model` by calling the app's service, and the service is the one
+validator, as it is for the API: no rule is copied into a form. When it refuses (a DomainError),
+Django's own transaction around the change view has already been rolled back by the exception,
+so nothing is half-saved; the view then runs again on the same POST, and the form shows the
+message on the field the error names (or above the form when it names none).
+"""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+
+from getitdone.errors import DomainError
+
+_REFUSAL = "_service_refusal"
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            # From a service in save_model, inside the transaction.atomic of Django's own
+            # changeform_view (for a POST), which the exception rolled back on its way out.
+            setattr(request, _REFUSAL, exc)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form_class = super().get_form(request, obj, change, **kwargs)
+        refusal: DomainError | None = getattr(request, _REFUSAL, None)
+        if refusal is None:
+            return form_class
+
+        class RefusedForm(form_class):
+            def clean(self) -> dict[str, Any]:
+                cleaned_data = super().clean()
+                self.add_error(refusal.field if refusal.field in self.fields else None, refusal.message)
+                return cleaned_data
+
+        return RefusedForm
