@@ -38,7 +38,10 @@ def normalize_scopes(scopes: str | list[str] | None) -> str:
     given = scopes.split() if isinstance(scopes, str) else list(scopes or ALL_SCOPES)
     unknown = sorted(set(given) - set(ALL_SCOPES))
     if unknown:
-        raise ValueError(f"unknown scopes: {', '.join(unknown)} (known: {', '.join(ALL_SCOPES)})")
+        raise InvalidInput(
+            f"Unknown scopes: {', '.join(unknown)} (known: {', '.join(ALL_SCOPES)}).", code="invalid_choice",
+            field="scopes",
+        )  # fmt: skip
     return " ".join(s for s in ALL_SCOPES if s in given)
 
 
@@ -95,10 +98,7 @@ def integrator_update(
     unknown scope, on `default_workflow` for a workflow that is not open to this integrator
     (its issues could not be created in it). Tokens already issued keep their scopes until
     they expire."""
-    try:
-        scopes = normalize_scopes(scopes)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), code="invalid_choice", field="scopes") from exc
+    scopes = normalize_scopes(scopes)
     if default_workflow is not None and not workflows_for(integrator).filter(pk=default_workflow.pk).exists():
         raise InvalidInput(
             f"The workflow {default_workflow.code!r} is not open to this integrator.",

@@ -385,3 +385,11 @@ def test_issue_details_that_are_no_object_are_a_form_error(staff, make):
     response = staff.post(_url(Issue, "change", issue.pk), form_data(page, details="[1, 2]"))
     assert response.status_code == 200 and list(response.context["adminform"].form.errors) == ["details"]
     assert Issue.objects.get(pk=issue.pk).version == issue.version
+
+
+def test_an_unknown_scope_on_the_integrator_add_form_is_a_form_error(staff):
+    before = Integrator.objects.count()
+    page = staff.post(_url(Integrator, "add"), {"name": "New partner", "scopes": "read admin", "is_active": "on"})
+    assert page.status_code == 200
+    assert "Unknown scopes: admin" in page.context["adminform"].form.errors["scopes"][0]
+    assert Integrator.objects.count() == before

@@ -32,7 +32,7 @@ class SwaggerView(JsonErrors, SpectacularSwaggerView):
 
 
 class RedocView(JsonErrors, SpectacularRedocView):
-    pass
+    template_name = "getitdone/redoc.html"  # without the Google Fonts of drf-spectacular's page
 
 
 class CachedSchemaView(JsonErrors, SpectacularAPIView):

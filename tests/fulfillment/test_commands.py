@@ -32,7 +32,7 @@ def test_create_integrator_text_and_scopes():
 
 
 def test_create_integrator_rejects_unknown_scope():
-    with pytest.raises(CommandError, match="unknown scopes: admin"):
+    with pytest.raises(CommandError, match="Unknown scopes: admin"):
         call_command("create_integrator", "--name", "X", "--scopes", "read admin", stdout=StringIO())
 
 

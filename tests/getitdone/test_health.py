@@ -32,3 +32,16 @@ def test_openapi_schema_and_docs_are_public(api_client):
     docs = api_client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+@pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
+def test_the_docs_load_nothing_from_another_host(api_client, page):
+    import re
+
+    response = api_client.get(page)
+    assert response.status_code == 200
+    html = response.content.decode()
+    # Every src and href is a path on this host (a same-origin URL), never another host's.
+    assert re.findall(r"""(?:src|href)=["'](https?:)?//""", html) == []
+    assert "googleapis" not in html and "gstatic" not in html
+    assert "/static/" in html  # the bundles come from our own static files

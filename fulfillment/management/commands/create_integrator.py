@@ -3,6 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fulfillment.services import integrator_create
+from getitdone.errors import DomainError
 
 
 class Command(BaseCommand):
@@ -25,8 +26,8 @@ class Command(BaseCommand):
     def handle(self, *args, name: str, scopes: str, as_json: bool = False, **options) -> None:
         try:
             credentials = integrator_create(name=name, scopes=scopes)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
         data = credentials.as_dict()
         if as_json:
             self.stdout.write(json.dumps(data))
