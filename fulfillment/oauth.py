@@ -69,7 +69,7 @@ def _json_params(request: Any) -> list[tuple[str, str]] | None:
     if raw.lstrip()[:1] != b"{":
         return None
     if body_depth_exceeds(raw):
-        return []  # oauthlib answers invalid_request
+        return []  # no parameters: oauthlib refuses the request (400)
     try:
         payload = json.loads(raw)
     except ValueError:
@@ -193,8 +193,8 @@ class LimitedTokenView(TokenView):
             return response
         if client_id:
             per_client.record(client_id)
+        wait = per_address.retry_after(address)  # before this failure counts: the limit's worth pass
         per_address.record(address)
-        wait = per_address.retry_after(address)
         return _too_many(wait) if wait else response
 
 

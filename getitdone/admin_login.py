@@ -22,8 +22,8 @@ def limit_failed_logins(login: Callable[..., HttpResponse]) -> Callable[..., Htt
             return response
         if username:
             per_user.record(username)
+        wait = per_address.retry_after(address)  # before this failure counts: the limit's worth pass
         per_address.record(address)
-        wait = per_address.retry_after(address)
         return _too_many(wait) if wait else response
 
     return view

@@ -36,7 +36,7 @@ def production_secrets(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
     if _demo_secret_in_use():
         errors.append(checks.Error(
             f"DEBUG is off and the demo integrator (client {settings.DEMO_CLIENT_ID}) still has the published "
-            "demo secret.", hint="Rotate its secret in admin, or delete the demo integrator.", id="getitdone.E003",
+            "demo secret.", hint="Disable the demo integrator in admin.", id="getitdone.E003",
         ))  # fmt: skip
     return errors
 
@@ -46,7 +46,10 @@ def _demo_secret_in_use() -> bool:
     from oauth2_provider.models import Application
 
     try:
-        stored = Application.objects.filter(client_id=settings.DEMO_CLIENT_ID).values_list("client_secret", flat=True)
+        # A disabled integrator gets no tokens: its secret opens nothing.
+        stored = Application.objects.filter(client_id=settings.DEMO_CLIENT_ID, integrator__is_active=True).values_list(
+            "client_secret", flat=True
+        )
         return any(check_password(settings.DEMO_DEFAULT_CLIENT_SECRET, secret) for secret in stored)
     except DatabaseError:  # not migrated yet, or the database is down: nothing to say here
         return False

@@ -27,7 +27,9 @@ EVENT_TYPES_MAX = 50
 BODY_MAX_DEPTH = DETAILS_MAX_DEPTH + 12
 BIGINT_MAX = 2**63 - 1
 
-_KEY = re.compile(rf"[\x20-\x7e]{{1,{KEY_MAX_LENGTH}}}")
+# Printable ASCII, neither starting nor ending with a space (HTTP trims a header's value).
+KEY_PATTERN = rf"^[!-~](?:[ -~]{{0,{KEY_MAX_LENGTH - 2}}}[!-~])?$"
+_KEY = re.compile(KEY_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -128,9 +130,11 @@ def check_client_issue_id(value: str, *, field: str = "client_issue_id") -> str:
 
 
 def key_problem(value: Any, *, field: str) -> Problem | None:
-    """`command_id` and `Idempotency-Key`: 1–255 printable ASCII characters."""
-    if not isinstance(value, str) or not _KEY.fullmatch(value) or not value.strip():
-        return Problem(field, "invalid", f"Must be 1 to {KEY_MAX_LENGTH} printable ASCII characters.")
+    """`command_id` and `Idempotency-Key`: 1–255 printable ASCII characters, no space at either end."""
+    if not isinstance(value, str) or not _KEY.match(value):
+        return Problem(
+            field, "invalid", f"Must be 1 to {KEY_MAX_LENGTH} printable ASCII characters, no space at either end."
+        )
     return None
 
 

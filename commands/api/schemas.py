@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from commands.models import CommandStatus
 from commands.registry import REGISTRY, command_types
+from getitdone.api.fields import KeyField
 
 
 def _command_body(type_name: str) -> type[serializers.Serializer]:
@@ -15,9 +16,7 @@ def _command_body(type_name: str) -> type[serializers.Serializer]:
         (cls.serializer_class,),
         {
             "type": serializers.ChoiceField(choices=[type_name], help_text=cls.description),
-            "command_id": serializers.CharField(
-                required=False, max_length=100, help_text="Your id for the command; also an idempotency key"
-            ),
+            "command_id": KeyField(required=False, help_text="Your id for the command; also an idempotency key"),
             "__module__": __name__,
         },
     )

@@ -3,6 +3,7 @@ refuses at once, with the dotted path of what breaks it, what the services would
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from getitdone import limits
@@ -41,15 +42,10 @@ class ClientIssueIdField(serializers.CharField):
 
 
 class KeyField(serializers.CharField):
-    """`command_id`: 1–255 printable ASCII characters."""
+    """`command_id`: 1–255 printable ASCII characters (the pattern shows in the schema)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", limits.KEY_MAX_LENGTH)
         kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("validators", [RegexValidator(limits.KEY_PATTERN)])
         super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
-        if problem := limits.key_problem(value, field=self.field_name):
-            raise validation_error(problem, self.field_name)
-        return value

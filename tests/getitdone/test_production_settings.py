@@ -64,6 +64,8 @@ def test_the_demo_secret_fails_the_production_check(settings, delivery):
     call_command("seed_demo", verbosity=0)
     settings.DEBUG = False
     assert "getitdone.E003" in [m.id for m in production_secrets()]
+    Integrator.objects.update(is_active=False)  # a disabled integrator gets no tokens
+    assert "getitdone.E003" not in [m.id for m in production_secrets()]
     settings.DEBUG = True
     assert production_secrets() == []
 
