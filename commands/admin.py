@@ -4,10 +4,11 @@ from django.http import HttpRequest
 
 from commands.models import Command, CommandStatus
 from commands.services import command_retry
+from getitdone.admin import ReadOnly
 
 
 @admin.register(Command)
-class CommandAdmin(admin.ModelAdmin):
+class CommandAdmin(ReadOnly, admin.ModelAdmin):  # its integrator reads it back: GET /api/commands/{id}
     list_display = ("id", "type", "command_id", "integrator", "issue_key", "status", "attempts", "created_at")
     list_filter = ("status", "type", "integrator", "created_at")
     search_fields = ("=command_id", "=issue_key", "=id")
@@ -17,15 +18,6 @@ class CommandAdmin(admin.ModelAdmin):
         "lease_token", "locked_until", "created_at", "started_at", "finished_at",
     )  # fmt: skip
     actions = ("retry",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False  # its integrator reads it back: GET /api/commands/{id}
 
     @admin.action(description="Retry failed commands")
     def retry(self, request: HttpRequest, queryset: QuerySet[Command]) -> None:

@@ -17,7 +17,7 @@ from fulfillment.services import (
     integrator_rotate_webhook_secret,
     integrator_update,
 )
-from getitdone.admin import ServiceAdmin
+from getitdone.admin import ReadOnly, ServiceAdmin
 
 
 @admin.register(Integrator)
@@ -87,15 +87,8 @@ admin.site.unregister(Application)
 
 
 @admin.register(Application)
-class ApplicationAdmin(oauth2_admin.ApplicationAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+class ApplicationAdmin(ReadOnly, oauth2_admin.ApplicationAdmin):
+    pass
 
 
 @admin.register(MaintenanceMode)

@@ -178,24 +178,19 @@ def _client_id_of(request: Any) -> str | None:
 
 
 class LimitedTokenView(TokenView):
-    """`/oauth/token` with failed attempts limited (API.md §2). Past its limit, a client id gets
-    429 whatever secret it brings, until the window ends: its secret cannot be guessed by brute
-    force. Past the address's limit, failed attempts from that address get 429 too, but a right
-    secret still gets its token, so integrators behind one address are not locked out by another."""
+    """`/oauth/token` with failed attempts limited per client id and per address (API.md §2;
+    getitdone.attempts.guarded says how)."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        client_id, address = _client_id_of(request) or "", attempts.client_address(request)
-        per_client, per_address = attempts.token_failures_per_client(), attempts.token_failures_per_address()
-        if client_id and (wait := per_client.retry_after(client_id)):
-            return _too_many(wait)
-        response = super().post(request, *args, **kwargs)
-        if response.status_code < 400:
-            return response
-        if client_id:
-            per_client.record(client_id)
-        wait = per_address.retry_after(address)  # before this failure counts: the limit's worth pass
-        per_address.record(address)
-        return _too_many(wait) if wait else response
+        return attempts.guarded(
+            lambda: super(LimitedTokenView, self).post(request, *args, **kwargs),
+            ident=_client_id_of(request) or "",
+            per_ident=attempts.token_failures_per_client(),
+            address=attempts.client_address(request),
+            per_address=attempts.token_failures_per_address(),
+            failed=lambda response: response.status_code >= 400,
+            too_many=_too_many,
+        )
 
 
 def _too_many(wait: int) -> JsonResponse:

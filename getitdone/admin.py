@@ -42,3 +42,17 @@ class ServiceAdmin(admin.ModelAdmin):
                 return cleaned_data
 
         return RefusedForm
+
+
+class ReadOnly:
+    """For a ModelAdmin of records only the services write (events, deliveries, history,
+    commands): staff look, and act through actions that call services."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

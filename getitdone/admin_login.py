@@ -1,6 +1,5 @@
-"""The admin login with failed attempts limited (API.md §2), like the token endpoint: past its
-limit a username gets 429 whatever password it brings, until the window ends; past the address's
-limit failed logins from there get 429 too, while a right password still logs in."""
+"""The admin login with failed attempts limited per username and per address (API.md §2),
+as the token endpoint is (getitdone.attempts.guarded says how)."""
 
 from collections.abc import Callable
 
@@ -13,18 +12,15 @@ def limit_failed_logins(login: Callable[..., HttpResponse]) -> Callable[..., Htt
     def view(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         if request.method != "POST":
             return login(request, *args, **kwargs)
-        username, address = request.POST.get("username", ""), attempts.client_address(request)
-        per_user, per_address = attempts.login_failures_per_user(), attempts.login_failures_per_address()
-        if username and (wait := per_user.retry_after(username)):
-            return _too_many(wait)
-        response = login(request, *args, **kwargs)
-        if response.status_code in (301, 302):  # logged in: Django redirects on success only
-            return response
-        if username:
-            per_user.record(username)
-        wait = per_address.retry_after(address)  # before this failure counts: the limit's worth pass
-        per_address.record(address)
-        return _too_many(wait) if wait else response
+        return attempts.guarded(
+            lambda: login(request, *args, **kwargs),
+            ident=request.POST.get("username", ""),
+            per_ident=attempts.login_failures_per_user(),
+            address=attempts.client_address(request),
+            per_address=attempts.login_failures_per_address(),
+            failed=lambda response: response.status_code not in (301, 302),  # Django redirects on success only
+            too_many=_too_many,
+        )
 
     return view
 

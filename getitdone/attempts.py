@@ -7,11 +7,12 @@ A caller over its limit is refused until its window ends, even with the right se
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,33 @@ class AttemptLimit:
         except ValueError:  # the window ended between add and incr
             cache.add(key, 1, timeout=self.window + 1)
             return 1
+
+
+def guarded(
+    attempt: Callable[[], HttpResponse],
+    *,
+    ident: str,
+    per_ident: AttemptLimit,
+    address: str,
+    per_address: AttemptLimit,
+    failed: Callable[[HttpResponse], bool],
+    too_many: Callable[[int], HttpResponse],
+) -> HttpResponse:
+    """Make an attempt under two limits of failures. Past `per_ident`, the identity (a client id,
+    a username) gets `too_many` whatever it brings, until the window ends: its secret cannot be
+    guessed by brute force. Past `per_address`, failed attempts from the address get `too_many`
+    too, but a right secret still succeeds: callers behind one address are not locked out by
+    another of them."""
+    if ident and (wait := per_ident.retry_after(ident)):
+        return too_many(wait)
+    response = attempt()
+    if not failed(response):
+        return response
+    if ident:
+        per_ident.record(ident)
+    wait = per_address.retry_after(address)  # before this failure counts: the limit's worth pass
+    per_address.record(address)
+    return too_many(wait) if wait else response
 
 
 def client_address(request: HttpRequest) -> str:

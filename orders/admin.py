@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from fulfillment.models import Step
-from getitdone.admin import ServiceAdmin
+from getitdone.admin import ReadOnly, ServiceAdmin
 from getitdone.errors import DomainError
 from orders.models import Issue, IssueFile, StatusChange
 from orders.services import Actor, issue_change_status, issue_update_details
@@ -134,17 +134,8 @@ class IssueAdmin(ServiceAdmin):
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(admin.ModelAdmin):  # history: written by the services only
+class StatusChangeAdmin(ReadOnly, admin.ModelAdmin):  # history: written by the services only
     list_display = ("issue", "from_step", "to_step", "actor_type", "actor_id", "at")
     list_filter = ("actor_type", "at")
     search_fields = ("=issue__client_issue_id",)
     list_select_related = ("issue", "from_step", "to_step")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

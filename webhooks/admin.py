@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from getitdone.admin import ServiceAdmin
+from getitdone.admin import ReadOnly, ServiceAdmin
 from webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from webhooks.services import (
     delivery_retry,
@@ -20,21 +20,8 @@ from webhooks.services import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records the services write (events, deliveries): staff look, and act through actions."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdmin):
+class EventAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("id", "type", "integrator", "sequence", "issue", "created_at")
     list_filter = ("type", "integrator", "created_at")
     search_fields = ("=id", "=issue__client_issue_id")
@@ -161,7 +148,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdmin):
+class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("id", "event", "url", "status", "readiness", "attempt_count", "next_attempt_at", "created_at")
     list_filter = ("status", "readiness", "integrator", "endpoint", "created_at")
     search_fields = ("=event__id", "url")
