@@ -14,7 +14,7 @@ TEST_ENV = DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tes
 	WEBHOOKS_ALLOW_PRIVATE_URLS=true \
 	GETITDONE_VAR_DIR="$(CURDIR)/var/test"
 
-.PHONY: run test lint format bench messages clean
+.PHONY: run test lint format bench fuzz messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ bench: $(VENV)/.dev-installed
 		[ -e "$$script" ] || { echo "no benchmarks yet"; break; }; \
 		$(TEST_ENV) $(BIN)/python "$$script" || exit 1; \
 	done
+
+## fuzz: schemathesis against a real server, every check and phase, ~10 minutes (not part of `make test`)
+fuzz: $(VENV)/.dev-installed
+	$(TEST_ENV) $(BIN)/python tests/fuzz/run.py --max-examples 300 --max-time 540 $(FUZZ_ARGS)
 
 ## messages: refresh and compile the Spanish catalogue
 messages: $(VENV)/.installed

@@ -16,23 +16,26 @@ BENCH_DB = "getitdone_bench"
 BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/3")
 
 
-def database_url() -> str:
+def database_url(database: str = BENCH_DB) -> str:
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
-    return base.rsplit("/", 1)[0] + "/" + BENCH_DB
+    return base.rsplit("/", 1)[0] + "/" + database
 
 
-def prepare_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Fresh bench database, migrated; returns the environment every bench process uses."""
+def prepare_environment(
+    extra: dict[str, str] | None = None, *, database: str = BENCH_DB, broker: str = BROKER
+) -> dict[str, str]:
+    """A fresh database, migrated, and an empty broker DB; returns the environment every process
+    of the run uses (the benchmarks', or the fuzzer's server)."""
     import psycopg
 
-    admin_url = database_url().rsplit("/", 1)[0] + "/postgres"
+    admin_url = database_url(database).rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+        conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {database}")
     env = dict(os.environ) | production_env()
     env.update(
-        DATABASE_URL=database_url(),
-        CELERY_BROKER_URL=BROKER,
+        DATABASE_URL=database_url(database),
+        CELERY_BROKER_URL=broker,
         WEBHOOKS_ALLOW_PRIVATE_URLS="true",
         LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE="getitdone.settings",
@@ -42,7 +45,7 @@ def prepare_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     os.environ.update(env)
     import redis
 
-    redis.Redis.from_url(BROKER).flushdb()
+    redis.Redis.from_url(broker).flushdb()
     return env
 
 
