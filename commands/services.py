@@ -102,7 +102,7 @@ def command_accept(*, integrator: Integrator, body: dict[str, Any], idempotency_
     InvalidInput (422) for a reused key, IdempotencyInProgress (409)."""
     type_name, data = command_validate(body)
     client_command_id = body.get("command_id")
-    if client_command_id is not None:
+    if "command_id" in body:  # null too: the schema allows a string only
         check_key(client_command_id, field="command_id")
     if idempotency_key is not None:
         check_key(idempotency_key, field="Idempotency-Key")

@@ -2,12 +2,16 @@
 
 from typing import Any
 
-from rest_framework import serializers
-
 from commands.models import Command
 from commands.registry import BaseCommand
 from getitdone import limits
-from getitdone.api.fields import ClientIssueIdField, DetailsField
+from getitdone.api.fields import (
+    ClientIssueIdField,
+    DetailsField,
+    NonBlankCharField,
+    OptionalWebhookUrlField,
+    StrictSerializer,
+)
 from orders import services
 from orders.api.serializers import IssueCreateInputSerializer, StatusChangeInputSerializer
 from webhooks.models import Event
@@ -22,7 +26,7 @@ def _actor(command: Command) -> services.Actor:
     return services.Actor.command(command.command_id)
 
 
-class ClientIssueIdSerializer(serializers.Serializer):
+class ClientIssueIdSerializer(StrictSerializer):
     client_issue_id = ClientIssueIdField()
 
 
@@ -68,24 +72,19 @@ class ChangeStatus(BaseCommand):
 
 
 class UpdateIssueDetailsSerializer(ClientIssueIdSerializer):
-    details = DetailsField(required=False, help_text="A JSON merge patch (RFC 7396) applied to details.")
-    webhook_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if "details" not in attrs and "webhook_url" not in attrs:
-            raise serializers.ValidationError({"details": ["Give details, webhook_url or both."]})
-        return attrs
+    details = DetailsField(help_text="A JSON merge patch (RFC 7396) applied to details; {} changes nothing.")
+    webhook_url = OptionalWebhookUrlField(required=False)
 
 
 class UpdateIssueDetails(BaseCommand):
     type = "UpdateIssueDetails"
     serializer_class = UpdateIssueDetailsSerializer
-    description = "Merge-patch an issue's details (RFC 7396) and/or set its webhook_url."
+    description = "Merge-patch an issue's details (RFC 7396) and set its webhook_url if given."
 
     def handle(self, command: Command, data: dict[str, Any]) -> list[Event]:
         result = services.issue_update_details(
             issue=_issue(command, data["client_issue_id"]),
-            details_patch=data.get("details"),
+            details_patch=data["details"],
             webhook_url=data.get("webhook_url"),
             actor=_actor(command),
             command_id=command.command_id,
@@ -94,7 +93,7 @@ class UpdateIssueDetails(BaseCommand):
 
 
 class CancelIssueSerializer(ClientIssueIdSerializer):
-    reason = serializers.CharField(max_length=limits.TEXT_MAX_LENGTH)
+    reason = NonBlankCharField(max_length=limits.TEXT_MAX_LENGTH)
 
 
 class CancelIssue(BaseCommand):
@@ -113,7 +112,7 @@ class CancelIssue(BaseCommand):
 
 
 class AddNoteSerializer(ClientIssueIdSerializer):
-    text = serializers.CharField(max_length=limits.TEXT_MAX_LENGTH)
+    text = NonBlankCharField(max_length=limits.TEXT_MAX_LENGTH)
 
 
 class AddNote(BaseCommand):

@@ -31,6 +31,16 @@ BIGINT_MAX = 2**63 - 1
 KEY_PATTERN = rf"^[!-~](?:[ -~]{{0,{KEY_MAX_LENGTH - 2}}}[!-~])?$"
 _KEY = re.compile(KEY_PATTERN)
 
+# Spelt out, not `\s` (which means other things in Python and in the ECMA 262 patterns of the
+# schema): control characters (Unicode Cc), and the other characters str.strip() removes.
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f"
+SPACES = r"\x20\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# client_issue_id_problem as a pattern, its length aside (that is the schema's maxLength).
+_ID_CHAR = rf"[^/{CONTROL_CHARACTERS}]"
+_ID_END = rf"[^/{CONTROL_CHARACTERS}{SPACES}]"
+CLIENT_ISSUE_ID_PATTERN = rf"^{_ID_END}(?:{_ID_CHAR}*{_ID_END})?$"
+_CLIENT_ISSUE_ID = re.compile(CLIENT_ISSUE_ID_PATTERN)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -111,7 +121,8 @@ def check_text(value: str, *, field: str, max_length: int = TEXT_MAX_LENGTH) -> 
 
 
 def client_issue_id_problem(value: str, *, field: str = "client_issue_id") -> Problem | None:
-    """1–100 characters, no control characters (and no `/`: it is a path segment)."""
+    """1–100 characters, no control characters, no `/` (it is a path segment), no space at
+    either end (what CLIENT_ISSUE_ID_PATTERN says)."""
     if not value.strip():
         return Problem(field, "blank", "Must not be blank.")
     if problem := text_problem(value, field=field, max_length=CLIENT_ISSUE_ID_MAX_LENGTH):
@@ -120,6 +131,8 @@ def client_issue_id_problem(value: str, *, field: str = "client_issue_id") -> Pr
         return Problem(field, "invalid_character", "Control characters are not allowed.")
     if "/" in value:
         return Problem(field, "invalid_character", "Must not contain '/'.")
+    if not _CLIENT_ISSUE_ID.fullmatch(value):  # all that is left: a space first or last
+        return Problem(field, "invalid_character", "Must not start or end with a space.")
     return None
 
 
@@ -131,7 +144,7 @@ def check_client_issue_id(value: str, *, field: str = "client_issue_id") -> str:
 
 def key_problem(value: Any, *, field: str) -> Problem | None:
     """`command_id` and `Idempotency-Key`: 1–255 printable ASCII characters, no space at either end."""
-    if not isinstance(value, str) or not _KEY.match(value):
+    if not isinstance(value, str) or not _KEY.fullmatch(value):
         return Problem(
             field, "invalid", f"Must be 1 to {KEY_MAX_LENGTH} printable ASCII characters, no space at either end."
         )

@@ -257,6 +257,8 @@ SPECTACULAR_SETTINGS = {
         "getitdone.api.schema.envelope_responses",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Row ids in paths (getitdone.api.converters): integers, as clients should type them.
+    "PATH_CONVERTER_OVERRIDES": {"pk": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
     "ENUM_NAME_OVERRIDES": {
         "StepCategoryEnum": "fulfillment.models.StepCategory",
         "EventTypeEnum": "webhooks.catalogue.EVENT_TYPES",

@@ -4,6 +4,7 @@ by `type`, so generated clients get one class per command."""
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
+from commands.api.serializers import CommandBatchInputSerializer
 from commands.models import CommandStatus
 from commands.registry import REGISTRY, command_types
 from getitdone.api.fields import KeyField
@@ -62,7 +63,5 @@ class BatchResultDoc(serializers.Serializer):
     rejected = serializers.IntegerField()
 
 
-class BatchRequestDoc(serializers.Serializer):
-    commands = serializers.ListField(
-        child=serializers.DictField(), max_length=100, help_text="Commands, as for POST /api/commands"
-    )
+class BatchRequestDoc(CommandBatchInputSerializer):
+    pass

@@ -16,4 +16,9 @@ class CommandFilterSerializer(serializers.Serializer):
 
 
 class CommandBatchInputSerializer(serializers.Serializer):
-    commands = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=100)
+    # A command that is not an object fails the whole batch (422); what is in each object is
+    # judged command by command (202, each accepted or rejected).
+    commands = serializers.ListField(
+        child=serializers.DictField(), min_length=1, max_length=100,
+        help_text="Commands, as for POST /api/commands; each is accepted or rejected on its own",
+    )  # fmt: skip

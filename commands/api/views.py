@@ -14,9 +14,13 @@ from commands.api.schemas import BatchRequestDoc, BatchResultDoc, CommandDoc, co
 from commands.api.serializers import CommandBatchInputSerializer, CommandFilterSerializer
 from getitdone.api.envelope import success
 from getitdone.api.exceptions import flatten_errors
-from getitdone.api.pagination import paginated
+from getitdone.api.fields import form_values
+from getitdone.api.pagination import PageQuerySerializer, paginated
 from getitdone.api.schema import page_of
 from getitdone.errors import DomainError
+from getitdone.limits import KEY_MAX_LENGTH, KEY_PATTERN
+
+_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH, "pattern": KEY_PATTERN}
 
 
 def _accepted(request: Request, accepted: services.Accepted) -> Response:
@@ -32,7 +36,7 @@ def _accepted(request: Request, accepted: services.Accepted) -> Response:
 class CommandListCreateApi(APIView):
     @extend_schema(
         operation_id="commands_send", tags=["commands"], request=command_request(), responses={202: CommandDoc},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, description="Kept 24 h")],
+        parameters=[OpenApiParameter("Idempotency-Key", _KEY_SCHEMA, OpenApiParameter.HEADER, description="Kept 24 h")],
     )  # fmt: skip
     def post(self, request: Request) -> Response:
         accepted = services.command_accept(
@@ -43,11 +47,11 @@ class CommandListCreateApi(APIView):
     @extend_schema(
         operation_id="commands_list",
         tags=["commands"],
-        parameters=[CommandFilterSerializer],
+        parameters=[CommandFilterSerializer, PageQuerySerializer],
         responses=page_of(CommandDoc, "CommandPage"),
     )
     def get(self, request: Request) -> Response:
-        filters = CommandFilterSerializer(data=request.query_params)
+        filters = CommandFilterSerializer(data=form_values(request.query_params))
         filters.is_valid(raise_exception=True)
         queryset = selectors.command_list(integrator=request.user, **filters.validated_data)
         return paginated(request, self, queryset, services.command_representation)

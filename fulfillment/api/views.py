@@ -6,15 +6,21 @@ from rest_framework.views import APIView
 from fulfillment.api.schemas import WorkflowDoc
 from fulfillment.graph import workflow_graph
 from fulfillment.selectors import workflow_for, workflows_for
+from getitdone.api.pagination import AscendingCursorPagination, PageQuerySerializer, paginated
 from getitdone.api.schema import page_of
 from getitdone.errors import NotFound
 
 
 class WorkflowListApi(APIView):
-    @extend_schema(operation_id="workflows_list", tags=["workflows"], responses=page_of(WorkflowDoc, "WorkflowPage"))
+    @extend_schema(
+        operation_id="workflows_list", tags=["workflows"], parameters=[PageQuerySerializer],
+        responses=page_of(WorkflowDoc, "WorkflowPage"),
+    )  # fmt: skip
     def get(self, request: Request) -> Response:
-        graphs = [workflow_graph(w).representation() for w in workflows_for(request.user).order_by("id")]
-        return Response({"results": graphs, "next_cursor": None})
+        return paginated(
+            request, self, workflows_for(request.user), lambda w: workflow_graph(w).representation(),
+            AscendingCursorPagination,
+        )  # fmt: skip
 
 
 class WorkflowDetailApi(APIView):

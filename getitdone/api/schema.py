@@ -86,7 +86,7 @@ class IntegratorTokenScheme(OpenApiAuthenticationExtension):
 
 
 _ERRORS = {
-    "400": "Valid data, but the request cannot be done (the message says why).",
+    "400": "A malformed request, or valid data the request cannot be done with (the message says why).",
     "401": "No, bad, expired or revoked token.",
     "403": "The token lacks the scope, or the integrator is disabled.",
     "404": "Not found, or not yours.",
@@ -99,8 +99,51 @@ _ERRORS = {
 }
 
 
+# OpenAPI links: which ids in a response (in the envelope's `data`) open which operations, for
+# generated clients and for the stateful phase of schemathesis.
+_ISSUE = {"client_issue_id": "$response.body#/data/client_issue_id"}
+_WEBHOOK = {"webhook_id": "$response.body#/data/id"}
+_FILE = {"file_id": "$response.body#/data/id"}
+LINKS = {
+    ("issues_create", "201"): {
+        "GetIssue": ("issues_get", _ISSUE),
+        "ChangeIssueStatus": ("issues_change_status", _ISSUE),
+        "GetIssueHistory": ("issues_history", _ISSUE),
+        "ListIssueFiles": ("issues_files_list", _ISSUE),
+        "UploadIssueFile": ("issues_files_upload", _ISSUE),
+    },
+    ("issues_get", "200"): {
+        "ChangeIssueStatus": ("issues_change_status", _ISSUE),
+        "GetIssueHistory": ("issues_history", _ISSUE),
+        "ListIssueFiles": ("issues_files_list", _ISSUE),
+    },
+    ("issues_change_status", "200"): {"GetIssueHistory": ("issues_history", _ISSUE)},
+    ("issues_files_upload", "201"): {"GetFile": ("files_get", _FILE), "GetFileContent": ("files_content", _FILE)},
+    ("webhooks_create", "201"): {
+        "GetWebhook": ("webhooks_get", _WEBHOOK),
+        "UpdateWebhook": ("webhooks_update", _WEBHOOK),
+        "DeleteWebhook": ("webhooks_delete", _WEBHOOK),
+        "TestWebhook": ("webhooks_test", _WEBHOOK),
+        "RotateWebhookSecret": ("webhooks_rotate_secret", _WEBHOOK),
+        "ListWebhookDeliveries": ("webhooks_deliveries_list", _WEBHOOK),
+    },
+    ("webhooks_test", "202"): {
+        "RetryDelivery": (
+            "webhooks_deliveries_retry",
+            {"webhook_id": "$request.path.webhook_id", "delivery_id": "$response.body#/data/id"},
+        ),
+    },
+    ("commands_send", "202"): {"GetCommand": ("commands_get", {"command_pk": "$response.body#/data/id"})},
+    ("workflows_list", "200"): {
+        "GetWorkflow": ("workflows_get", {"id_or_code": "$response.body#/data/results/0/code"})
+    },
+    ("events_list", "200"): {"GetEvent": ("events_get", {"event_id": "$response.body#/data/results/0/id"})},
+}
+
+
 def envelope_responses(result: dict, generator: Any, request: Any, public: bool) -> dict:
-    """Postprocessing hook: wrap 2xx bodies in the envelope and add the error responses."""
+    """Postprocessing hook: wrap 2xx bodies in the envelope, add the error responses and the
+    links, and mark request bodies required."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components["ErrorItem"] = {
         "type": "object",
@@ -148,8 +191,13 @@ def envelope_responses(result: dict, generator: Any, request: Any, public: bool)
         if not path.startswith("/api/") or path.startswith(("/api/schema", "/api/docs", "/api/redoc")):
             continue
         for method, operation in operations.items():
+            if method in ("post", "put") and "requestBody" in operation:
+                # drf-spectacular leaves a oneOf body (a command) optional: none is a 422.
+                operation["requestBody"]["required"] = True
             responses = operation.setdefault("responses", {})
             for status, response in list(responses.items()):
+                for name, (target, parameters) in LINKS.get((operation.get("operationId"), status), {}).items():
+                    response.setdefault("links", {})[name] = {"operationId": target, "parameters": parameters}
                 if not status.startswith("2"):
                     continue
                 content = response.get("content", {}).get("application/json")
@@ -174,9 +222,11 @@ def envelope_responses(result: dict, generator: Any, request: Any, public: bool)
                     },
                     "required": ["code", "status", "message", "data", "warning", "error"],
                 }
-            codes = ["401", "403", "404", "429", "500", "503"]
+            # 400 on any method: Django refuses a malformed request (more query parameters than
+            # DATA_UPLOAD_MAX_NUMBER_FIELDS, say) before a view sees it.
+            codes = ["400", "401", "403", "404", "429", "500", "503"]
             if method in ("post", "put", "patch"):
-                codes += ["400", "409", "413", "422"]
+                codes += ["409", "413", "422"]
             elif operation.get("parameters"):
                 codes.append("422")
             for code in codes:

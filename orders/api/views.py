@@ -2,14 +2,15 @@
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from getitdone.api.envelope import success
-from getitdone.api.pagination import AscendingCursorPagination, paginated
+from getitdone.api.fields import form_values
+from getitdone.api.pagination import AscendingCursorPagination, PageQuerySerializer, paginated
 from getitdone.api.schema import page_of
 from orders import selectors, services
 from orders.api.schemas import FileDoc, HistoryDoc, IssueDoc
@@ -26,10 +27,7 @@ def _children(issue):  # noqa: ANN001
     return list(issue.children.all())
 
 
-_PAGE = [
-    OpenApiParameter("limit", int, description="Page size, default 50, at most 200"),
-    OpenApiParameter("cursor", str, description="The next_cursor of the previous page"),
-]
+_PAGE = [PageQuerySerializer]
 
 
 class IssueListCreateApi(APIView):
@@ -38,7 +36,7 @@ class IssueListCreateApi(APIView):
         responses=page_of(IssueDoc, "IssuePage"),
     )  # fmt: skip
     def get(self, request: Request) -> Response:
-        filters = IssueListFilterSerializer(data=request.query_params)
+        filters = IssueListFilterSerializer(data=form_values(request.query_params))
         filters.is_valid(raise_exception=True)
         queryset = selectors.issue_list(integrator=request.user, **filters.validated_data)
         return paginated(request, self, queryset, lambda i: issue_representation(i, _children(i)))
@@ -115,7 +113,7 @@ class IssueFilesApi(APIView):
         responses={201: FileDoc},
     )  # fmt: skip
     def post(self, request: Request, client_issue_id: str) -> Response:
-        serializer = FileUploadInputSerializer(data=request.data)
+        serializer = FileUploadInputSerializer(data=form_values(request.data))
         serializer.is_valid(raise_exception=True)
         issue = selectors.issue_get(integrator=request.user, client_issue_id=client_issue_id, with_children=False)
         record = services.issue_attach_file(
@@ -137,7 +135,10 @@ class FileDetailApi(APIView):
 class FileContentApi(APIView):
     @extend_schema(
         operation_id="files_content", tags=["files"],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        # The type sniffed at upload: octet-stream names the shape for generated clients (which
+        # drop a */* response), */* says that any type may come.
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, (200, "*/*"): OpenApiTypes.BINARY},
+        description="The bytes, with the content type sniffed at upload.",
     )  # fmt: skip
     def get(self, request: Request, file_id: int) -> FileResponse:
         record = selectors.file_get(integrator=request.user, file_id=file_id)

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from getitdone import limits
+from getitdone.api.fields import StrictSerializer, WebhookSecretField, WebhookUrlField
 from webhooks.catalogue import EVENT_TYPES
 
 
@@ -10,23 +11,25 @@ class EventFeedInputSerializer(serializers.Serializer):
     type = serializers.ChoiceField(required=False, choices=EVENT_TYPES)
 
 
-class WebhookCreateInputSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=500)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
-    event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=EVENT_TYPES),
-        required=False,
-        default=list,
-        max_length=limits.EVENT_TYPES_MAX,
+def _event_types(**kwargs: object) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.ChoiceField(choices=EVENT_TYPES), max_length=limits.EVENT_TYPES_MAX,
+        help_text="None: every type", **kwargs,
+    )  # fmt: skip
+
+
+class WebhookCreateInputSerializer(StrictSerializer):
+    url = WebhookUrlField()
+    description = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=300, default=""
     )
-    secret = serializers.CharField(required=False, max_length=120)
+    event_types = _event_types(required=False, default=list)
+    secret = WebhookSecretField(required=False)
     active = serializers.BooleanField(required=False, default=True)
 
 
-class WebhookUpdateInputSerializer(serializers.Serializer):
-    url = serializers.CharField(required=False, max_length=500)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=300)
-    event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=EVENT_TYPES), required=False, max_length=limits.EVENT_TYPES_MAX
-    )
+class WebhookUpdateInputSerializer(StrictSerializer):
+    url = WebhookUrlField(required=False)
+    description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=300)
+    event_types = _event_types(required=False)
     active = serializers.BooleanField(required=False)

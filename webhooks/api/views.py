@@ -5,7 +5,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from getitdone.api.pagination import paginated
+from getitdone.api.fields import form_values
+from getitdone.api.pagination import PageQuerySerializer, paginated
 from getitdone.api.schema import page_of
 from getitdone.errors import NotFound
 from webhooks import selectors, services
@@ -23,7 +24,7 @@ class EventFeedApi(APIView):
         operation_id="events_list", tags=["events"], parameters=[EventFeedInputSerializer], responses=EventFeedDoc
     )
     def get(self, request: Request) -> Response:
-        params = EventFeedInputSerializer(data=request.query_params)
+        params = EventFeedInputSerializer(data=form_values(request.query_params))
         params.is_valid(raise_exception=True)
         page = selectors.event_feed(integrator=request.user, **params.validated_data)
         return Response(
@@ -45,7 +46,10 @@ class EventDetailApi(APIView):
 
 
 class WebhookListCreateApi(APIView):
-    @extend_schema(operation_id="webhooks_list", tags=["webhooks"], responses=page_of(WebhookDoc, "WebhookPage"))
+    @extend_schema(
+        operation_id="webhooks_list", tags=["webhooks"], parameters=[PageQuerySerializer],
+        responses=page_of(WebhookDoc, "WebhookPage"),
+    )  # fmt: skip
     def get(self, request: Request) -> Response:
         return paginated(request, self, selectors.webhook_list(integrator=request.user), webhook_representation)
 
@@ -104,8 +108,9 @@ class WebhookTestApi(APIView):
 
 class DeliveryListApi(APIView):
     @extend_schema(
-        operation_id="webhooks_deliveries_list", tags=["webhooks"], responses=page_of(DeliveryDoc, "DeliveryPage")
-    )
+        operation_id="webhooks_deliveries_list", tags=["webhooks"], parameters=[PageQuerySerializer],
+        responses=page_of(DeliveryDoc, "DeliveryPage"),
+    )  # fmt: skip
     def get(self, request: Request, webhook_id: int) -> Response:
         endpoint = selectors.webhook_get(integrator=request.user, webhook_id=webhook_id)
         return paginated(request, self, selectors.delivery_list(endpoint=endpoint), delivery_representation)
