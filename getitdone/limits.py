@@ -174,5 +174,6 @@ def body_depth_exceeds(raw: bytes, max_depth: int = BODY_MAX_DEPTH) -> bool:
     return False
 
 
-# Strings (skipped whole, escapes included) or a bracket.
-_STRUCTURE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+# Strings (skipped whole, escapes included; an unterminated one runs to the end, or every
+# escaped quote in it would start the scan again: quadratic in the body) or a bracket.
+_STRUCTURE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\Z)|[\[\]{}]', re.DOTALL)

@@ -188,3 +188,13 @@ def test_junk_multipart_uploads(auth_client, existing):
         if response.status_code >= 400:
             assert_enveloped_4xx(response)
     assert counts()[:3] == before[:3]
+
+
+def test_an_unterminated_string_full_of_escaped_quotes_is_refused_in_linear_time(api_client, auth_client):
+    import time
+
+    body = b"{" + b"[]" * 40 + b'"' + b'\\"' * 400_000  # 800 KB: quadratic scanning took hours
+    started = time.monotonic()
+    assert api_client.post("/oauth/token", body, content_type="application/json").status_code < 500
+    assert auth_client.post("/api/issues", body, content_type="application/json").status_code == 400
+    assert time.monotonic() - started < 5
