@@ -15,6 +15,12 @@ app.autodiscover_tasks()
 @worker_init.connect
 @beat_init.connect
 def _refuse_development_secrets(**kwargs: object) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
     from getitdone.checks import fail_fast
 
-    fail_fast()
+    try:
+        fail_fast()
+    except ImproperlyConfigured as exc:
+        # Celery logs an Exception a signal handler raises and starts all the same: exit instead.
+        raise SystemExit(f"Refusing to start: {exc}") from exc

@@ -25,7 +25,9 @@ def run(args: list[str], tmp_path, **env: str) -> subprocess.CompletedProcess:
     # A database of its own, where no demo integrator lives.
     environment |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "GETITDONE_VAR_DIR": str(tmp_path)}
     environment |= env
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=environment, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
@@ -52,6 +54,16 @@ def test_a_production_start_on_development_secrets_fails(tmp_path, missing, erro
     # gunicorn and Celery run no checks of their own: the WSGI module and the Celery app do.
     wsgi = run(["-c", "import getitdone.wsgi"], tmp_path, **env)
     assert wsgi.returncode != 0 and error in wsgi.stderr and "ImproperlyConfigured" in wsgi.stderr
+
+
+def test_a_celery_worker_on_development_secrets_does_not_start(tmp_path):
+    env = production_env() | {"DEBUG": "false", "CELERY_BROKER_URL": "memory://"}
+    env.pop("SECRET_KEY")
+    worker = run(
+        ["-m", "celery", "-A", "getitdone", "worker", "--pool", "solo", "--loglevel", "WARNING"], tmp_path, **env
+    )
+    assert worker.returncode != 0, worker.stdout[-2000:] + worker.stderr[-2000:]
+    assert "getitdone.E001" in worker.stdout + worker.stderr
 
 
 def test_a_development_start_needs_no_secrets(tmp_path):
