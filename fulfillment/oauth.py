@@ -8,6 +8,7 @@
 """
 
 import base64
+import contextlib
 import hashlib
 import json
 import secrets
@@ -25,7 +26,7 @@ from oauth2_provider.models import AccessToken
 from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import SettingsScopes
-from oauth2_provider.views import IntrospectTokenView, TokenView
+from oauth2_provider.views import IntrospectTokenView, RevokeTokenView, TokenView
 
 from fulfillment.keys import signing_key
 from getitdone import attempts
@@ -166,31 +167,50 @@ class OwnTokensIntrospectView(IntrospectTokenView):
 
 def _client_id_of(request: Any) -> str | None:
     """The client id a token-endpoint request names: in HTTP Basic, or in its body (form or JSON)."""
+    ids = _client_ids_of(request)
+    return ids[0] if ids else None
+
+
+def _client_ids_of(request: Any) -> list[str]:
+    """Every client id the request names: HTTP Basic's, then the body's (form or JSON)."""
+    ids = []
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header.lower().startswith("basic "):
-        try:
-            decoded = base64.b64decode(header.split(" ", 1)[1]).decode()
-        except (ValueError, UnicodeDecodeError):
-            return None
-        return unquote_plus(decoded.split(":", 1)[0])
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            ids.append(unquote_plus(base64.b64decode(header.split(" ", 1)[1]).decode().split(":", 1)[0]))
     params = _json_params(request)
-    return request.POST.get("client_id") if params is None else dict(params).get("client_id")
+    ids.append((request.POST.get("client_id") if params is None else dict(params).get("client_id")) or "")
+    return [i for i in dict.fromkeys(ids) if i]
 
 
-class LimitedTokenView(TokenView):
-    """`/oauth/token` with failed attempts limited per client id and per address (API.md §2;
-    getitdone.attempts.guarded says how)."""
+def _client_limited(view: Any) -> Any:
+    """An endpoint that authenticates a client (token, revoke, introspect), with its failed
+    attempts limited per client id and per address (API.md §2; getitdone.attempts.guarded).
+    A request may name its client once, by HTTP Basic or in its body."""
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self: Any, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # dispatch, not post: introspection authenticates its caller before post is reached.
+        if request.method != "POST":
+            return view.dispatch(self, request, *args, **kwargs)
+        client_ids = _client_ids_of(request)
+        if len(client_ids) > 1:
+            # RFC 6749 §2.3.1: one authentication method per request. Else the client limited
+            # (and, for introspection, the one answered about) need not be the one that passed.
+            return JsonResponse(
+                {"error": "invalid_request", "error_description": "Name the client once: HTTP Basic or the body."},
+                status=400,
+            )
+        limits = [(attempts.token_failures_per_client(), client_id) for client_id in client_ids]
+        limits.append((attempts.token_failures_per_address(), attempts.client_address(request)))
         return attempts.guarded(
-            lambda: super(LimitedTokenView, self).post(request, *args, **kwargs),
-            ident=_client_id_of(request) or "",
-            per_ident=attempts.token_failures_per_client(),
-            address=attempts.client_address(request),
-            per_address=attempts.token_failures_per_address(),
-            failed=lambda response: response.status_code >= 400,
+            lambda: view.dispatch(self, request, *args, **kwargs),
+            limits=limits,
+            failed=lambda response: response.status_code in (400, 401, 403),  # not a 5xx: no guess was judged
             too_many=_too_many,
         )
+
+    dispatch.csrf_exempt = True  # as DOT's own views are: their clients are no browsers
+    return type(view.__name__, (view,), {"dispatch": dispatch, "__doc__": view.__doc__})
 
 
 def _too_many(wait: int) -> JsonResponse:
@@ -200,3 +220,8 @@ def _too_many(wait: int) -> JsonResponse:
     )
     response["Retry-After"] = str(wait)
     return response
+
+
+LimitedTokenView = _client_limited(TokenView)
+LimitedRevokeTokenView = _client_limited(RevokeTokenView)
+LimitedIntrospectView = _client_limited(OwnTokensIntrospectView)

@@ -14,11 +14,11 @@ def limit_failed_logins(login: Callable[..., HttpResponse]) -> Callable[..., Htt
             return login(request, *args, **kwargs)
         return attempts.guarded(
             lambda: login(request, *args, **kwargs),
-            ident=request.POST.get("username", ""),
-            per_ident=attempts.login_failures_per_user(),
-            address=attempts.client_address(request),
-            per_address=attempts.login_failures_per_address(),
-            failed=lambda response: response.status_code not in (301, 302),  # Django redirects on success only
+            limits=[
+                (attempts.login_failures_per_user(), request.POST.get("username", "")),
+                (attempts.login_failures_per_address(), attempts.client_address(request)),
+            ],
+            failed=lambda response: response.status_code == 200,  # the form again; success redirects
             too_many=_too_many,
         )
 

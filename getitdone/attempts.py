@@ -5,6 +5,7 @@ or a password cannot be guessed by brute force, and unauthenticated API requests
 A caller over its limit is refused until its window ends, even with the right secret.
 """
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable
@@ -25,49 +26,56 @@ class AttemptLimit:
         digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         return f"attempts:{self.name}:{int(now // self.window)}:{digest}"
 
-    def retry_after(self, ident: str) -> int | None:
-        """Seconds until this caller may try again, or None if it may now."""
-        now = time.time()
-        if (cache.get(self._key(ident, now)) or 0) < self.limit:
-            return None
-        return max(1, int(self.window - now % self.window))
-
-    def record(self, ident: str) -> int:
-        """Count one attempt; returns the count in this window."""
+    def take(self, ident: str) -> tuple[str, bool]:
+        """Count an attempt before it is made (so a burst in parallel cannot pass the limit
+        together); returns its counter and whether the limit is now exceeded."""
         key = self._key(ident, time.time())
         cache.add(key, 0, timeout=self.window + 1)
         try:
-            return cache.incr(key)
+            count = cache.incr(key)
         except ValueError:  # the window ended between add and incr
             cache.add(key, 1, timeout=self.window + 1)
-            return 1
+            count = 1
+        return key, count > self.limit
+
+    def seconds_left(self) -> int:
+        """Until this window ends, when the counts start again (a Retry-After)."""
+        return max(1, int(self.window - time.time() % self.window))
+
+
+def _give_back(key: str) -> None:
+    with contextlib.suppress(ValueError):  # the window ended meanwhile: its counter is gone anyway
+        cache.decr(key)
 
 
 def guarded(
     attempt: Callable[[], HttpResponse],
     *,
-    ident: str,
-    per_ident: AttemptLimit,
-    address: str,
-    per_address: AttemptLimit,
+    limits: list[tuple[AttemptLimit, str]],
     failed: Callable[[HttpResponse], bool],
     too_many: Callable[[int], HttpResponse],
 ) -> HttpResponse:
-    """Make an attempt under two limits of failures. Past `per_ident`, the identity (a client id,
-    a username) gets `too_many` whatever it brings, until the window ends: its secret cannot be
-    guessed by brute force. Past `per_address`, failed attempts from the address get `too_many`
-    too, but a right secret still succeeds: callers behind one address are not locked out by
-    another of them."""
-    if ident and (wait := per_ident.retry_after(ident)):
-        return too_many(wait)
+    """Make an attempt under limits of failures, each `(limit, ident)`: a client id or username,
+    and the address. Past any of them the caller gets `too_many` until the window ends, even
+    with the right secret, so a secret cannot be guessed by brute force, one client id or user at
+    a time or many from one address. Only failures count: callers behind one address that
+    succeed are never limited by it. Each attempt is counted before it runs and given back when
+    it succeeds (or is refused), so a parallel burst gets no more tries than the limit."""
+    taken: list[str] = []
+    for limit, ident in limits:
+        if not ident:
+            continue
+        key, exceeded = limit.take(ident)
+        taken.append(key)
+        if exceeded:
+            for counted in taken:
+                _give_back(counted)  # a refused request is no attempt
+            return too_many(limit.seconds_left())
     response = attempt()
     if not failed(response):
-        return response
-    if ident:
-        per_ident.record(ident)
-    wait = per_address.retry_after(address)  # before this failure counts: the limit's worth pass
-    per_address.record(address)
-    return too_many(wait) if wait else response
+        for counted in taken:
+            _give_back(counted)
+    return response
 
 
 def client_address(request: HttpRequest) -> str:

@@ -5,10 +5,9 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.views.decorators.http import require_GET
-from oauth2_provider import views as oauth_views
 
 from fulfillment.keys import jwks
-from fulfillment.oauth import LimitedTokenView, OwnTokensIntrospectView
+from fulfillment.oauth import LimitedIntrospectView, LimitedRevokeTokenView, LimitedTokenView
 from getitdone.admin_login import limit_failed_logins
 from getitdone.api import health
 from getitdone.api.schema import CachedSchemaView, RedocView, SwaggerView
@@ -35,8 +34,8 @@ oauth_patterns = [
     # The seed posts to /oauth/token with no trailing slash; DOT's own path has one.
     path("token", LimitedTokenView.as_view(), name="token"),
     path("token/", LimitedTokenView.as_view()),
-    path("revoke_token/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
-    path("introspect/", OwnTokensIntrospectView.as_view(), name="introspect"),
+    path("revoke_token/", LimitedRevokeTokenView.as_view(), name="revoke-token"),
+    path("introspect/", LimitedIntrospectView.as_view(), name="introspect"),
 ]
 
 urlpatterns = [

@@ -27,7 +27,7 @@ class IntegratorTokenAuthentication(OAuth2Authentication):
 
 
 def _count_anonymous(request: Request) -> None:
-    limit, address = attempts.anonymous_api_requests(), attempts.client_address(request)
-    if (wait := limit.retry_after(address)) is not None:
-        raise exceptions.Throttled(wait)
-    limit.record(address)
+    limit = attempts.anonymous_api_requests()
+    _, exceeded = limit.take(attempts.client_address(request))
+    if exceeded:
+        raise exceptions.Throttled(limit.seconds_left())
