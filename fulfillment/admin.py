@@ -5,7 +5,7 @@ with no events of its own)."""
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from oauth2_provider import admin as oauth2_admin
-from oauth2_provider.models import Application
+from oauth2_provider.models import AccessToken, Application
 
 from fulfillment.graph import workflow_graph
 from fulfillment.graph_html import workflow_graph_html
@@ -83,11 +83,19 @@ class IntegratorAdmin(ServiceAdmin):
 
 # An integrator's OAuth client is made by integrator_create and renamed by integrator_update;
 # edited here on its own (its secret, grant or client type) it would cut the integrator off.
+# Its tokens likewise: a scope or expiry edited here would pass IntegratorScopes and the token
+# lifetime by. Revoking is the integrator's (`/oauth/revoke_token/`) or a disable's.
 admin.site.unregister(Application)
+admin.site.unregister(AccessToken)
 
 
 @admin.register(Application)
 class ApplicationAdmin(ReadOnly, oauth2_admin.ApplicationAdmin):
+    pass
+
+
+@admin.register(AccessToken)
+class AccessTokenAdmin(ReadOnly, oauth2_admin.AccessTokenAdmin):
     pass
 
 

@@ -9,15 +9,40 @@ message on the field the error names (or above the form when it names none).
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.db import models
+from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest, HttpResponse
 
 from getitdone.errors import DomainError
+from getitdone.limits import BODY_MAX_DEPTH, body_depth_exceeds
 
 _REFUSAL = "_service_refusal"
 
 
+class LimitedJSONFormField(forms.JSONField):
+    """JSON typed into a form, refused past the nesting limit before it is parsed (the parser
+    recurses once per level: deep enough text would exhaust the stack)."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and body_depth_exceeds(value.encode()):
+            raise forms.ValidationError(f"Nested deeper than {BODY_MAX_DEPTH} levels.", code="max_depth")
+        return super().to_python(value)
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        # Shown again, as typed, beside its error (Django parses it once more to show it).
+        if isinstance(data, str) and body_depth_exceeds(data.encode()):
+            return InvalidJSONInput(data)
+        return super().bound_data(data, initial)
+
+
 class ServiceAdmin(admin.ModelAdmin):
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if isinstance(db_field, models.JSONField):
+            kwargs.setdefault("form_class", LimitedJSONFormField)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def changeform_view(
         self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:

@@ -327,21 +327,24 @@ def _sniff(head: bytes, name: str) -> str:
     return "text/plain"
 
 
-FILE_NAME_MAX_LENGTH = 100
+# In UTF-8 bytes: the name is part of the stored file's name, which the filesystem limits to
+# 255 bytes (a hundred CJK letters are 300).
+FILE_NAME_MAX_BYTES = 100
 
 
 def _stored_name(name: str | None) -> str:
     """The client's file name, safe to store and serve: Django's cleaning (no path, no odd
-    characters), then at most 100 characters with the extension kept."""
+    characters), then at most 100 bytes of UTF-8 with the extension kept."""
     try:
         name = get_valid_filename(name or "")
     except SuspiciousFileOperation:  # nothing usable was left of it
         return "upload"
-    if len(name) <= FILE_NAME_MAX_LENGTH:
+    if len(name.encode()) <= FILE_NAME_MAX_BYTES:
         return name
     stem, extension = os.path.splitext(name)
-    extension = extension if len(extension) <= 16 else ""
-    return stem[: FILE_NAME_MAX_LENGTH - len(extension)] + extension
+    extension = extension if len(extension.encode()) <= 16 else ""
+    room = FILE_NAME_MAX_BYTES - len(extension.encode())
+    return stem.encode()[:room].decode(errors="ignore") + extension
 
 
 @transaction.atomic

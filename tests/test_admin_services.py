@@ -393,3 +393,19 @@ def test_an_unknown_scope_on_the_integrator_add_form_is_a_form_error(staff):
     assert page.status_code == 200
     assert "Unknown scopes: admin" in page.context["adminform"].form.errors["scopes"][0]
     assert Integrator.objects.count() == before
+
+
+def test_json_nested_past_the_limit_in_an_admin_form_is_a_form_error(staff, make):
+    issue = make.issue()
+    page = staff.get(_url(Issue, "change", issue.pk))
+    deep = "[" * 100_000 + "]" * 100_000
+    response = staff.post(_url(Issue, "change", issue.pk), form_data(page, details=deep))
+    assert response.status_code == 200 and list(response.context["adminform"].form.errors) == ["details"]
+
+
+def test_access_tokens_are_read_only_in_admin(staff, integrator, api_client):
+    from tests.conftest import obtain_token
+
+    obtain_token(api_client, integrator)
+    token = AccessToken.objects.get()
+    assert staff.get(_url(AccessToken, "change", token.pk)).context["has_change_permission"] is False

@@ -169,8 +169,12 @@ def webhook_create(
     active: bool = True,
 ) -> WebhookEndpoint:
     """422 on the field that is wrong, or when the integrator has its 20 endpoints already."""
-    # Counted under the integrator's row lock, so two concurrent creations cannot both pass.
-    Integrator.objects.select_for_update().filter(pk=integrator.pk).first()
+    url = validate_webhook_url(url)  # before the lock: it may wait on DNS
+    event_types = _validate_event_types(event_types or [])
+    secret = _validate_secret(secret) if secret else signing.generate_secret()
+    # Counted under the integrator's row lock, so two concurrent creations cannot both pass. No
+    # key lock: inserts that point at the integrator (issues, events) take a key-share lock.
+    Integrator.objects.select_for_update(no_key=True).filter(pk=integrator.pk).first()
     if WebhookEndpoint.objects.filter(integrator=integrator).count() >= limits.WEBHOOK_ENDPOINTS_MAX:
         raise InvalidInput(
             f"An integrator has at most {limits.WEBHOOK_ENDPOINTS_MAX} webhook endpoints; delete one first.",
@@ -178,10 +182,10 @@ def webhook_create(
         )
     return WebhookEndpoint.objects.create(
         integrator=integrator,
-        url=validate_webhook_url(url),
+        url=url,
         description=description,
-        event_types=_validate_event_types(event_types or []),
-        secret=_validate_secret(secret) if secret else signing.generate_secret(),
+        event_types=event_types,
+        secret=secret,
         is_active=active,
     )
 

@@ -3,7 +3,7 @@ through the API, then `schemathesis run <base>/api/schema/ --checks all` with it
 fuzzing and stateful phases. Exits with schemathesis's status.
 
     python tests/fuzz/run.py --max-examples 300 --max-time 540   # make fuzz
-    python tests/fuzz/run.py --max-examples 20                   # the bounded run in make test
+    python tests/fuzz/run.py --max-examples 15 --seed 1          # the bounded run in make test
 """
 
 import argparse

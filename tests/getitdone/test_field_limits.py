@@ -203,3 +203,12 @@ def test_a_command_id_at_the_limit_runs_and_is_the_actor_in_history(auth_client,
     assert command_run(accepted.json()["data"]["id"]) == "succeeded"
     history = auth_client.get("/api/issues/L-1/history").json()["data"]["results"]
     assert history[-1]["actor"] == {"type": "command", "id": command_id}
+
+
+def test_an_over_long_non_ascii_upload_name_is_cut_by_bytes(auth_client, delivery):
+    assert create(auth_client).status_code == 201
+    upload = SimpleUploadedFile("送" * 200 + ".pdf", b"%PDF-1.4 hello", content_type="application/pdf")
+    response = auth_client.post("/api/issues/L-1/files", {"file": upload}, format="multipart")
+    assert response.status_code == 201, response.content
+    name = response.json()["data"]["name"]
+    assert len(name.encode()) <= 100 and name.endswith(".pdf") and name.startswith("送")
