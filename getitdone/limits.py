@@ -18,6 +18,7 @@ DETAILS_MAX_BYTES = 64 * 1024
 DETAILS_MAX_DEPTH = 20
 CHILDREN_MAX = 100
 TEXT_MAX_LENGTH = 2000  # note, AddNote.text, CancelIssue.reason
+STEP_NAME_MAX_LENGTH = 120  # a status names a step by its name (fulfillment.Step.name)
 CLIENT_ISSUE_ID_MAX_LENGTH = 100
 KEY_MAX_LENGTH = 255  # command_id, Idempotency-Key
 WEBHOOK_ENDPOINTS_MAX = 20

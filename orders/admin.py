@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from fulfillment.models import Step
+from getitdone import limits
 from getitdone.admin import ReadOnly, ServiceAdmin
 from getitdone.errors import DomainError
 from orders.models import Issue, IssueFile, StatusChange
@@ -61,7 +62,7 @@ class IssueFileInline(ReadOnlyInline):
 
 class MoveToStepForm(forms.Form):
     step = forms.ModelChoiceField(queryset=Step.objects.none(), help_text="Issues move only along a transition.")
-    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(required=False, max_length=limits.TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 @admin.register(Issue)

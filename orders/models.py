@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from getitdone.limits import TEXT_MAX_LENGTH
+
 
 class Issue(models.Model):
     integrator = models.ForeignKey("fulfillment.Integrator", on_delete=models.PROTECT, related_name="issues")
@@ -101,7 +103,7 @@ class IssueFile(models.Model):
 
 class IssueNote(models.Model):
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="notes")
-    text = models.TextField(max_length=2000)
+    text = models.TextField(max_length=TEXT_MAX_LENGTH)
     actor_type = models.CharField(max_length=20, choices=ActorType.choices)
     actor_id = models.CharField(max_length=255, blank=True, default="")  # a command_id, at most
     created_at = models.DateTimeField(auto_now_add=True)

@@ -8,6 +8,13 @@ import secrets
 
 PREFIX = "whsec_"
 
+_B64 = "[A-Za-z0-9+/]"
+_B64_24_TO_63_BYTES = rf"(?:{_B64}{{4}}){{8,20}}(?:{_B64}{{2}}==|{_B64}{{3}}=|{_B64}{{4}})?"
+_B64_64_BYTES = rf"(?:{_B64}{{4}}){{21}}{_B64}{{2}}=="
+# A secret a client may give: whsec_ and the base64 of 24 to 64 bytes (ECMA-compatible: the
+# schema shows it).
+SECRET_PATTERN = rf"^whsec_(?:{_B64_24_TO_63_BYTES}|{_B64_64_BYTES})$"
+
 
 def generate_secret() -> str:
     return PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()

@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from getitdone import limits
+from webhooks.signing import SECRET_PATTERN
 
 
 def validation_error(problem: limits.Problem, base: str) -> serializers.ValidationError:
@@ -73,11 +74,6 @@ WEBHOOK_URL_PATTERN = (
     rf"^[Hh][Tt][Tt][Pp][Ss]?://(?:[-A-Za-z0-9._~!$&'()*+,;=]*[A-Za-z0-9][-A-Za-z0-9._~!$&'()*+,;=]*|\[{_IPV6}\])"
     rf"(?::{_PORT})?(?:[/?#][!-~]*)?$"
 )
-_B64 = "[A-Za-z0-9+/]"
-_B64_24_TO_63_BYTES = rf"(?:{_B64}{{4}}){{8,20}}(?:{_B64}{{2}}==|{_B64}{{3}}=|{_B64}{{4}})?"
-_B64_64_BYTES = rf"(?:{_B64}{{4}}){{21}}{_B64}{{2}}=="
-# whsec_ and the base64 of 24 to 64 bytes (webhooks.services checks the same).
-WEBHOOK_SECRET_PATTERN = rf"^whsec_(?:{_B64_24_TO_63_BYTES}|{_B64_64_BYTES})$"
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})
@@ -154,7 +150,7 @@ class WebhookSecretField(serializers.CharField):
         kwargs.setdefault("max_length", 120)
         kwargs.setdefault("trim_whitespace", False)
         message = "Must be whsec_ and the base64 of 24 to 64 bytes."
-        kwargs.setdefault("validators", [FullMatchValidator(WEBHOOK_SECRET_PATTERN, message)])
+        kwargs.setdefault("validators", [FullMatchValidator(SECRET_PATTERN, message)])
         super().__init__(**kwargs)
 
 

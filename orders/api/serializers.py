@@ -17,20 +17,22 @@ from orders.models import FileKind
 
 class ChildInputSerializer(StrictSerializer):
     details = DetailsField(required=False, default=dict)
-    status = NonBlankCharField(required=False, max_length=120)
+    status = NonBlankCharField(required=False, max_length=limits.STEP_NAME_MAX_LENGTH)
 
 
 class IssueCreateInputSerializer(StrictSerializer):
     client_issue_id = ClientIssueIdField()
     workflow = NonBlankCharField(required=False, max_length=60, help_text="Workflow id or code.")
-    status = NonBlankCharField(required=False, max_length=120, help_text="Initial step; default the first.")
+    status = NonBlankCharField(
+        required=False, max_length=limits.STEP_NAME_MAX_LENGTH, help_text="Initial step; default the first."
+    )
     webhook_url = OptionalWebhookUrlField(required=False)
     details = DetailsField(required=False, default=dict)
     children = ChildInputSerializer(many=True, required=False, default=list, max_length=limits.CHILDREN_MAX)
 
 
 class StatusChangeInputSerializer(StrictSerializer):
-    status = NonBlankCharField(max_length=120)
+    status = NonBlankCharField(max_length=limits.STEP_NAME_MAX_LENGTH)
     note = serializers.CharField(
         required=False, allow_blank=True, trim_whitespace=False, max_length=limits.TEXT_MAX_LENGTH, default=""
     )
@@ -38,7 +40,7 @@ class StatusChangeInputSerializer(StrictSerializer):
 
 
 class IssueListFilterSerializer(serializers.Serializer):
-    status = serializers.CharField(required=False, trim_whitespace=False, max_length=120)
+    status = serializers.CharField(required=False, trim_whitespace=False, max_length=limits.STEP_NAME_MAX_LENGTH)
     category = serializers.ChoiceField(required=False, choices=["TO_DO", "IN_PROGRESS", "DONE"])
     updated_after = serializers.DateTimeField(required=False)
 

@@ -12,10 +12,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fulfillment.models import Workflow
 from getitdone import limits
-from getitdone.api.fields import NOT_BLANK_PATTERN, WEBHOOK_SECRET_PATTERN, WEBHOOK_URL_PATTERN
+from getitdone.api.fields import NOT_BLANK_PATTERN, WEBHOOK_URL_PATTERN
 from getitdone.api.pagination import CURSOR_PATTERN
 from orders.models import Issue
 from webhooks.services import _validate_secret, validate_webhook_url
+from webhooks.signing import SECRET_PATTERN as WEBHOOK_SECRET_PATTERN
 
 pytestmark = pytest.mark.django_db
 
