@@ -304,6 +304,7 @@ LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = "UTC"
+FORMAT_MODULE_PATH = ["getitdone.locale_formats"]  # times with seconds and zone, in every language
 USE_TZ = True
 
 # --- Static files -----------------------------------------------------------------------------
