@@ -114,7 +114,7 @@ def test_the_field_deconstructs_for_migrations():
     assert (path, args, kwargs) == (
         "getitdone.crypto.EncryptedTextField",
         [],
-        {"max_length": 120, "blank": True, "default": ""},
+        {"verbose_name": "previous signing secret", "max_length": 120, "blank": True, "default": ""},
     )
 
 

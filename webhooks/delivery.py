@@ -160,11 +160,13 @@ UPDATE {delivery} SET locked_until = %(lease)s
 WHERE id {picked}
   AND CASE WHEN {is_ready} AND next_attempt_at <= %(now)s AND (locked_until IS NULL OR locked_until < %(now)s)
       THEN true ELSE false END
-RETURNING id, url, attempt_count, event_id, endpoint_id, integrator_id
+RETURNING id, url, attempt_count, manual_attempt_count, status_before_retry, next_attempt_before_retry,
+          event_id, endpoint_id, integrator_id
 """
 # What sending needs, in _Job.load's order: on PostgreSQL read in the leasing statement itself.
 _LOAD_SQL = """
-SELECT l.id, l.url, l.attempt_count, l.event_id, l.endpoint_id,
+SELECT l.id, l.url, l.attempt_count, l.manual_attempt_count, l.status_before_retry, l.next_attempt_before_retry,
+       l.event_id, l.endpoint_id,
        ev.type, ev.created_at, ev.sequence, ev.api_version, ev.data,
        ep.secret, ep.previous_secret, ep.previous_secret_expires_at, i.webhook_secret
 FROM leased l JOIN {event} ev ON ev.id = l.event_id
@@ -198,7 +200,8 @@ class _Walk:
 _walk = _Walk()
 
 _LOAD_FIELDS = (
-    "id", "url", "attempt_count", "event_id", "endpoint_id",
+    "id", "url", "attempt_count", "manual_attempt_count", "status_before_retry", "next_attempt_before_retry",
+    "event_id", "endpoint_id",
     "event__type", "event__created_at", "event__sequence", "event__api_version", "event__data",
     "endpoint__secret", "endpoint__previous_secret", "endpoint__previous_secret_expires_at",
     "integrator__webhook_secret",
@@ -212,7 +215,12 @@ class _Job:
 
     id: int
     url: str
-    attempt_count: int
+    attempt_count: int  # automatic attempts: the retry schedule's
+    manual_attempt_count: int
+    # Set while the attempt to make is a manual retry: the status it restores if it fails, and
+    # the time of the next automatic attempt (see Delivery.status_before_retry).
+    status_before_retry: str
+    next_attempt_before_retry: datetime | None
     event_id: str
     endpoint_id: int | None
     body: bytes
@@ -224,7 +232,8 @@ class _Job:
     @classmethod
     def load(cls, row: tuple, now: datetime, *, raw: bool) -> "_Job":
         """`raw`: the row was read by SQL, not the ORM, so its secrets are still encrypted."""
-        (pk, url, attempt_count, event_id, endpoint_id, type_, created_at, sequence, api_version, data,
+        (pk, url, attempt_count, manual_attempt_count, status_before_retry, next_attempt_before_retry, event_id,
+         endpoint_id, type_, created_at, sequence, api_version, data,
          secret, previous_secret, previous_expires, integrator_secret) = row  # fmt: skip
         if isinstance(data, str):  # jsonb as text: Django leaves decoding to the field
             data = json.loads(data)
@@ -237,7 +246,19 @@ class _Job:
             if previous_secret and previous_expires and previous_expires > now:
                 secrets.append(clear(previous_secret))  # a rotation's old secret signs for 24 h more
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-        return cls(pk, url, attempt_count, event_id, endpoint_id, body, secrets)
+        return cls(
+            pk, url, attempt_count, manual_attempt_count, status_before_retry, next_attempt_before_retry, event_id,
+            endpoint_id, body, secrets,
+        )  # fmt: skip
+
+    @property
+    def manual(self) -> bool:
+        return bool(self.status_before_retry)
+
+    @property
+    def number(self) -> int:
+        """The attempt's number (once counted by _record): automatic and manual ones in turn."""
+        return self.attempt_count + self.manual_attempt_count
 
 
 # What makes a delivery `d` (endpoint `e`) claimable, and a delivery `f` in flight, for both
@@ -459,7 +480,10 @@ def _record(sent: list[_Sent]) -> list[str]:
     now = timezone.now()
     outcomes = []
     for item in sent:
-        item.job.attempt_count += 1
+        if item.job.manual:  # an extra attempt: the schedule's count stays as it was
+            item.job.manual_attempt_count += 1
+        else:
+            item.job.attempt_count += 1
         outcomes.append(_next_state(item.job, item.result, now))
     _log(sent, outcomes)
     # Per endpoint, the result its health follows: the batch's last, unless one was a 410.
@@ -488,8 +512,8 @@ def _log(sent: list[_Sent], outcomes: list[str]) -> None:
         succeeded += outcome == "succeeded"
         if logger.isEnabledFor(level):
             logger.log(
-                level, "delivery %s of %s to %s: attempt %s %s (%s, %s ms)",
-                job.id, job.event_id, job.url, job.attempt_count, outcome,
+                level, "delivery %s of %s to %s: %s attempt %s %s (%s, %s ms)",
+                job.id, job.event_id, job.url, "manual" if job.manual else "automatic", job.number, outcome,
                 result.http_status or result.error, result.duration_ms,
             )  # fmt: skip
     if succeeded:
@@ -501,17 +525,19 @@ def _log(sent: list[_Sent], outcomes: list[str]) -> None:
 _RECORD_SQL = """
 WITH outcome AS (
     SELECT * FROM json_to_recordset(%(outcomes)s) AS o(
-        delivery_id bigint, number integer, http_status integer, duration_ms integer, error text,
-        response_body text, status text, readiness text, next_attempt_at timestamptz)
+        delivery_id bigint, number integer, manual boolean, automatic integer, manual_count integer,
+        http_status integer, duration_ms integer, error text, response_body text, status text, readiness text,
+        next_attempt_at timestamptz)
 ), updated AS (
     UPDATE {delivery} d
-    SET status = o.status, attempt_count = o.number, next_attempt_at = o.next_attempt_at, readiness = o.readiness,
-        locked_until = NULL, updated_at = %(now)s
+    SET status = o.status, attempt_count = o.automatic, manual_attempt_count = o.manual_count,
+        next_attempt_at = o.next_attempt_at, readiness = o.readiness, locked_until = NULL,
+        status_before_retry = '', next_attempt_before_retry = NULL, updated_at = %(now)s
     FROM outcome o WHERE d.id = o.delivery_id AND d.id = ANY(%(ids)s)
     RETURNING d.id
 )
-INSERT INTO {attempt} (delivery_id, number, http_status, duration_ms, error, response_body, at)
-SELECT o.delivery_id, o.number, o.http_status, o.duration_ms, o.error, o.response_body, %(now)s
+INSERT INTO {attempt} (delivery_id, number, manual, http_status, duration_ms, error, response_body, at)
+SELECT o.delivery_id, o.number, o.manual, o.http_status, o.duration_ms, o.error, o.response_body, %(now)s
 FROM outcome o JOIN updated u ON u.id = o.delivery_id
 """
 
@@ -533,13 +559,14 @@ def _write_outcomes(sent: list[_Sent], now: datetime) -> None:
         still_there = [
             s for s in sent
             if Delivery.objects.filter(pk=s.job.id).update(
-                status=s.job.status, attempt_count=s.job.attempt_count, next_attempt_at=s.job.next_attempt_at,
-                readiness=s.job.readiness, locked_until=None, updated_at=now,
+                status=s.job.status, attempt_count=s.job.attempt_count, manual_attempt_count=s.job.manual_attempt_count,
+                next_attempt_at=s.job.next_attempt_at, readiness=s.job.readiness, locked_until=None,
+                status_before_retry="", next_attempt_before_retry=None, updated_at=now,
             )
         ]  # fmt: skip
         DeliveryAttempt.objects.bulk_create(
             DeliveryAttempt(
-                delivery_id=s.job.id, number=s.job.attempt_count, http_status=s.result.http_status,
+                delivery_id=s.job.id, number=s.job.number, manual=s.job.manual, http_status=s.result.http_status,
                 duration_ms=s.result.duration_ms, error=s.result.error, response_body=s.result.response_body,
             )
             for s in still_there
@@ -547,7 +574,9 @@ def _write_outcomes(sent: list[_Sent], now: datetime) -> None:
         return
     outcomes = [
         {
-            "delivery_id": s.job.id, "number": s.job.attempt_count, "http_status": s.result.http_status,
+            "delivery_id": s.job.id, "number": s.job.number, "manual": s.job.manual,
+            "automatic": s.job.attempt_count, "manual_count": s.job.manual_attempt_count,
+            "http_status": s.result.http_status,
             "duration_ms": s.result.duration_ms, "error": s.result.error, "response_body": s.result.response_body,
             "status": s.job.status, "readiness": s.job.readiness,
             "next_attempt_at": s.job.next_attempt_at.isoformat() if s.job.next_attempt_at else None,
@@ -562,6 +591,16 @@ def _next_state(job: _Job, result: transport.PostResult, now: datetime) -> str:
     if result.ok:
         job.status, job.next_attempt_at = DeliveryStatus.SUCCEEDED, None
         return "succeeded"
+    if job.manual:
+        # A failed manual attempt leaves the delivery as it was before the retry: a pending one
+        # waits for the automatic attempt it had (not pushed later), a failed one stays failed.
+        # (A 410 among them too: it disables the endpoint, which pauses what is pending.)
+        job.status, job.next_attempt_at = job.status_before_retry, job.next_attempt_before_retry
+        if job.status != DeliveryStatus.PENDING:
+            return "failed"
+        job.next_attempt_at = job.next_attempt_at or now
+        job.readiness = Readiness.WAITING  # made ready (or paused) when its time comes, maybe at once
+        return "retry"
     if result.http_status == 410:
         job.status, job.next_attempt_at = DeliveryStatus.FAILED, None
         return "gone"

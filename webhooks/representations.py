@@ -27,6 +27,7 @@ def webhook_representation(endpoint: WebhookEndpoint, *, with_secret: bool = Fal
 def attempt_representation(attempt: DeliveryAttempt) -> dict[str, Any]:
     return {
         "number": attempt.number,
+        "manual": attempt.manual,
         "at": _ts(attempt.at),
         "http_status": attempt.http_status,
         "duration_ms": attempt.duration_ms,

@@ -2,6 +2,7 @@
 
 import logging
 import re
+from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -10,10 +11,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fulfillment.models import Integrator
 from getitdone import limits
-from getitdone.errors import InvalidInput
+from getitdone.errors import InvalidInput, NotAllowed
 from webhooks import addresses, catalogue, signing
 from webhooks.catalogue import EVENT_TYPES
 from webhooks.models import (
@@ -291,11 +293,67 @@ def webhook_send_test(*, endpoint: WebhookEndpoint) -> Delivery:
 
 @transaction.atomic
 def delivery_retry(*, delivery: Delivery) -> Delivery:
+    """Queue a manual attempt of this delivery, due now (the retry call, and admin's "Retry now").
+
+    An extra attempt (API.md §7): logged like the others, numbered after them and marked manual,
+    but outside the retry schedule. If it fails, the delivery is as it was before: a pending one
+    keeps the time of its next automatic attempt and the count of those left, a failed one stays
+    failed. A second retry before the first is made asks for nothing more.
+
+    Raises NotAllowed (400) while a worker is sending it: the attempt under way is recorded
+    first, then it can be retried.
+    """
     now = timezone.now()
-    delivery.status = DeliveryStatus.PENDING
-    delivery.next_attempt_at = now
-    delivery.locked_until = None
-    delivery.readiness = readiness_for(delivery.endpoint)
-    delivery.save(update_fields=["status", "next_attempt_at", "locked_until", "readiness", "updated_at"])
+    # Locked: a claim leasing it meanwhile waits, then finds it changed (the lease re-checks).
+    current = Delivery.objects.select_for_update(of=("self",)).select_related("endpoint").get(pk=delivery.pk)
+    if current.status == DeliveryStatus.PENDING and current.locked_until is not None and current.locked_until >= now:
+        raise NotAllowed(
+            _("Delivery %(id)s is being sent right now; retry it once this attempt is recorded.") % {"id": current.pk},
+            code="delivery_in_flight",
+        )
+    if not current.status_before_retry:
+        current.status_before_retry = current.status
+        pending = current.status == DeliveryStatus.PENDING
+        current.next_attempt_before_retry = current.next_attempt_at if pending else None
+    current.status = DeliveryStatus.PENDING
+    current.next_attempt_at = now
+    current.locked_until = None
+    current.readiness = readiness_for(current.endpoint)
+    current.save(
+        update_fields=[
+            "status", "next_attempt_at", "status_before_retry", "next_attempt_before_retry", "locked_until",
+            "readiness", "updated_at",
+        ]
+    )  # fmt: skip
     transaction.on_commit(wake_drain)
-    return delivery
+    return current
+
+
+@transaction.atomic
+def events_resend(*, events: Iterable[Event], endpoint: WebhookEndpoint) -> int:
+    """Send these events again to this endpoint: a new delivery of each, due now, with the same
+    `webhook-id` (the event's id), whether or not the endpoint subscribes to its type (staff
+    chose them). Returns how many were queued; paused, not sent, while the endpoint is disabled.
+
+    Raises InvalidInput (422) on `events` if any is another integrator's: nothing is queued.
+    """
+    events = list(events)
+    strangers = [e.pk for e in events if e.integrator_id != endpoint.integrator_id]
+    if strangers:
+        raise InvalidInput(
+            _("Events %(events)s are not of this endpoint's integrator.") % {"events": ", ".join(strangers)},
+            code="other_integrator",
+            field="events",
+        )
+    now = timezone.now()
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(
+            event_id=event.pk, integrator_id=endpoint.integrator_id, endpoint=endpoint, url=endpoint.url,
+            next_attempt_at=now, readiness=readiness_for(endpoint),
+        )
+        for event in events
+    )  # fmt: skip
+    if deliveries:
+        transaction.on_commit(wake_drain)
+    logger.info("resent %s events to webhook endpoint %s", len(deliveries), endpoint.pk)
+    return len(deliveries)

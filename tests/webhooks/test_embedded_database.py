@@ -24,7 +24,7 @@ from django.db import transaction
 from fulfillment.services import integrator_create
 from webhooks.delivery import deliveries_drain
 from webhooks.models import Delivery
-from webhooks.services import publish, webhook_create
+from webhooks.services import delivery_retry, publish, webhook_create
 
 integrator = integrator_create(name="embedded").integrator
 endpoint = webhook_create(integrator=integrator, url=sys.argv[1])
@@ -34,7 +34,18 @@ with transaction.atomic():
 sent = deliveries_drain()
 fields = ("url", "status", "attempt_count", "attempts__http_status", "attempts__error")
 rows = {row["url"]: row for row in Delivery.objects.values(*fields)}
-print(json.dumps({"secret": endpoint.secret, "sent": sent, "rows": rows}))
+# A manual retry of the refused one: an extra attempt, its automatic one left where it was.
+refused = Delivery.objects.get(url="http://127.0.0.1:1/nothing-listens")
+delivery_retry(delivery=refused)
+retried = deliveries_drain()
+after = Delivery.objects.get(pk=refused.pk)
+retry = {
+    "sent": retried,
+    "counts": [after.status, after.attempt_count, after.manual_attempt_count],
+    "same_time": after.next_attempt_at == refused.next_attempt_at,
+    "attempts": list(after.attempts.values_list("number", "manual")),
+}
+print(json.dumps({"secret": endpoint.secret, "sent": sent, "rows": rows, "retry": retry}))
 """
 
 
@@ -63,5 +74,8 @@ def test_delivery_on_sqlite(httpserver, tmp_path):
     assert (refused["status"], refused["attempt_count"], refused["attempts__http_status"]) == ("pending", 1, None)
     assert refused["attempts__error"].startswith("ConnectError")
     assert len(received) == 1
+    retry = outcome["retry"]
+    assert retry["sent"] == 1 and retry["counts"] == ["pending", 1, 1] and retry["same_time"]
+    assert retry["attempts"] == [[1, False], [2, True]]
     payload = Webhook(outcome["secret"]).verify(received[0].get_data(), dict(received[0].headers))
     assert payload["type"] == "webhook.test" and payload["data"] == {"n": 1}

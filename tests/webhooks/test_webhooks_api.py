@@ -76,7 +76,13 @@ def test_retry_endpoint_resends_a_failed_delivery(auth_client, receiver, integra
     response = auth_client.post(f"/api/webhooks/{hook['id']}/deliveries/{delivery['id']}/retry")
     assert response.status_code == 202 and response.json()["data"]["status"] == "pending"
     assert send_all_due() == ["succeeded"]
-    assert Delivery.objects.get(pk=delivery["id"]).attempt_count == 2
+    # The retry is an extra attempt, numbered after the first and marked manual; the schedule's
+    # count stays at the one automatic attempt (it was 2 when a retry used up an automatic one).
+    retried = Delivery.objects.get(pk=delivery["id"])
+    assert (retried.attempt_count, retried.manual_attempt_count) == (1, 1)
+    listed = auth_client.get(f"/api/webhooks/{hook['id']}/deliveries").json()["data"]["results"][0]
+    attempts = [(a["number"], a["manual"], a["http_status"]) for a in listed["attempts"]]
+    assert attempts == [(1, False, 500), (2, True, 200)]
 
 
 def test_tenant_isolation_of_endpoints_and_deliveries(integrator, other_integrator):
@@ -168,7 +174,12 @@ def test_admin_endpoint_and_delivery_pages(client, integrator, receiver):
     delivery = webhook_send_test(endpoint=endpoint)
     assert client.get("/admin/webhooks/webhookendpoint/").status_code == 200
     assert client.get(f"/admin/webhooks/delivery/{delivery.pk}/change/").status_code == 200
-    client.post("/admin/webhooks/webhookendpoint/", {"action": "disable", "_selected_action": [endpoint.pk]})
+    # Disabling asks first (tests/webhooks/test_admin.py has more), then pauses.
+    asked = client.post("/admin/webhooks/webhookendpoint/", {"action": "disable", "_selected_action": [endpoint.pk]})
+    assert asked.status_code == 200 and WebhookEndpoint.objects.get(pk=endpoint.pk).is_active
+    client.post(
+        "/admin/webhooks/webhookendpoint/", {"action": "disable", "_selected_action": [endpoint.pk], "post": "yes"}
+    )
     endpoint.refresh_from_db()
     assert not endpoint.is_active and "staff" in endpoint.disabled_reason
     client.post("/admin/webhooks/webhookendpoint/", {"action": "enable", "_selected_action": [endpoint.pk]})

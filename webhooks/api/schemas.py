@@ -37,7 +37,8 @@ class WebhookWithSecretDoc(WebhookDoc):
 
 
 class AttemptDoc(serializers.Serializer):
-    number = serializers.IntegerField()
+    number = serializers.IntegerField(help_text="1, 2, …: automatic and manual attempts in the order made")
+    manual = serializers.BooleanField(help_text="A manual retry (an extra attempt, outside the retry schedule)")
     at = serializers.DateTimeField()
     http_status = serializers.IntegerField(allow_null=True)
     duration_ms = serializers.IntegerField()
