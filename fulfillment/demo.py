@@ -7,6 +7,7 @@ from django.db import transaction
 
 from fulfillment.models import Integrator, Step, StepCategory, Transition, Workflow
 from fulfillment.services import integrator_create
+from fulfillment.workflows import workflow_check_saved
 
 DEMO_INTEGRATOR_NAME = "Demo Store"
 
@@ -76,6 +77,9 @@ def delivery_workflow_seed() -> tuple[Workflow, bool]:
     if workflow.initial_step_id is None:
         workflow.initial_step = steps["RECEIVED"]
         workflow.save(update_fields=["initial_step", "revision"])
+    if created:  # checked as a save in admin checks it; an existing one is left as staff keep it
+        workflow.checks_passed = workflow_check_saved(workflow).passed
+        workflow.save(update_fields=["checks_passed", "revision"])
     return workflow, created
 
 

@@ -3,13 +3,18 @@ transition leads where, and each step's representation (with its transitions) re
 
 Workflows change rarely and are read on every status change and every issue rendered, so each
 process keeps the graph per (workflow id, revision); any edit gives the workflow a new revision.
+
+`workflow_mermaid` draws a workflow for people: Mermaid flowchart source, which the admin lays out
+with the Mermaid it serves from its own static files.
 """
 
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from fulfillment.models import Step, Transition, Workflow
+from django.utils.translation import gettext as _
+
+from fulfillment.models import Step, StepCategory, Transition, Workflow
 
 _CACHE: dict[tuple[int, str], "WorkflowGraph"] = {}
 _CACHE_LIMIT = 512
@@ -118,3 +123,69 @@ def _build(workflow: Workflow) -> WorkflowGraph:
         transitions=by_pair,
         _lookup=lookup,
     )
+
+
+# --- The picture: Mermaid flowchart source -----------------------------------------------------
+
+# Fill, border and text by category; the shape says it again for who cannot tell the colours.
+_CATEGORY_LOOK = {
+    StepCategory.TO_DO: ("todo", '["{}"]', "fill:#ECEFF3,stroke:#5B6B7C,color:#1B2631"),
+    StepCategory.IN_PROGRESS: ("inprogress", '("{}")', "fill:#DCEBFA,stroke:#2F6FB2,color:#0D2A4A"),
+    StepCategory.DONE: ("done", '(["{}"])', "fill:#DFF2E1,stroke:#2E7D32,color:#12361A"),
+}
+_SAFE_PUNCTUATION = set(" .,:_-/'+()!?¿¡·")
+
+
+def _mermaid_text(text: str) -> str:
+    """Text for inside a quoted Mermaid label: anything that could end or change the label (quotes,
+    brackets, `#`, `;`, `<`) as a Mermaid entity code, so staff input stays text."""
+    return "".join(c if c.isalnum() or c in _SAFE_PUNCTUATION else f"#{ord(c)};" for c in text)
+
+
+def duration_text(seconds: int) -> str:
+    """1800 → "30 min", 5400 → "1 h 30 min", 45 → "45 s"."""
+    parts, rest = [], seconds
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if rest >= size:
+            parts.append(f"{rest // size} {unit}")
+            rest %= size
+    return " ".join(parts[:2]) or "0 s"
+
+
+def workflow_mermaid(workflow: Workflow) -> str:
+    """The workflow as Mermaid flowchart source: steps coloured and shaped by category, the
+    initial one marked by the start dot and a thick border, each transition an arrow with its
+    name, a step's timeout on the step and on its (dotted) timeout transition."""
+    steps = list(Step.objects.filter(workflow=workflow).order_by("position", "id"))
+    transitions = list(Transition.objects.filter(workflow=workflow).order_by("id"))
+    lines = [
+        "flowchart LR",
+        # Plain text to the end of the line: no entity codes there.
+        "    accTitle: " + " ".join((_("Workflow %(name)s") % {"name": workflow.name}).split()),
+    ]
+    for _category, (css_class, _shape, style) in _CATEGORY_LOOK.items():
+        lines.append(f"    classDef {css_class} {style}")
+    lines.append("    classDef start fill:#1B2631,stroke:#1B2631")
+    timeouts = {}
+    for step in steps:
+        css_class, shape, _style = _CATEGORY_LOOK.get(step.category, _CATEGORY_LOOK[StepCategory.TO_DO])
+        label = [_mermaid_text(step.name)]
+        if step.value != step.name:
+            label.append(_mermaid_text(step.value))
+        if step.timeout_seconds:
+            label.append(_mermaid_text(_("timeout: %(duration)s") % {"duration": duration_text(step.timeout_seconds)}))
+            if step.timeout_transition_id:
+                timeouts[step.timeout_transition_id] = step.timeout_seconds
+        lines.append(f"    s{step.pk}{shape.format('<br/>'.join(label))}:::{css_class}")
+    if workflow.initial_step_id and any(s.pk == workflow.initial_step_id for s in steps):
+        lines.append('    start(("&nbsp;")):::start')
+        lines.append(f"    start --> s{workflow.initial_step_id}")
+        lines.append(f"    style s{workflow.initial_step_id} stroke-width:4px")
+    for t in transitions:
+        if t.pk in timeouts:
+            after = {"transition": t.name, "duration": duration_text(timeouts[t.pk])}
+            label = _mermaid_text(_("%(transition)s (after %(duration)s)") % after)
+            lines.append(f'    s{t.from_step_id} -.->|"{label}"| s{t.to_step_id}')
+        else:
+            lines.append(f'    s{t.from_step_id} -->|"{_mermaid_text(t.name)}"| s{t.to_step_id}')
+    return "\n".join(lines) + "\n"

@@ -6,11 +6,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
 
-from fulfillment.models import Integrator, MaintenanceMode, Workflow
+from fulfillment.models import MAINTENANCE_DEFAULT_MESSAGE, Integrator, MaintenanceMode, Workflow
 
 _MAINTENANCE_CACHE_KEY = "getitdone:maintenance"
-# A few seconds of staleness spares a query on every request.
-_MAINTENANCE_CACHE_SECONDS = 5
+# A flip reaches every process within this many seconds, whatever the cache: a shared one (Redis)
+# forgets the state at once, but `make run` with no environment has a per-process cache
+# (locmem), where only the process that flipped the switch forgets it. Two seconds of staleness
+# still spares a query on nearly every request.
+MAINTENANCE_CACHE_SECONDS = 2
 
 
 @dataclass(frozen=True)
@@ -22,17 +25,22 @@ class MaintenanceState:
 
 def maintenance_state() -> MaintenanceState:
     if settings.MAINTENANCE_MODE:
-        return MaintenanceState(True, "Scheduled maintenance in progress.", settings.MAINTENANCE_RETRY_AFTER)
+        return MaintenanceState(True, MAINTENANCE_DEFAULT_MESSAGE, settings.MAINTENANCE_RETRY_AFTER)
     state = cache.get(_MAINTENANCE_CACHE_KEY)
     if state is None:
         row = MaintenanceMode.objects.filter(pk=1).first()
         state = (
-            MaintenanceState(True, row.message, row.retry_after)
+            MaintenanceState(True, row.message or MAINTENANCE_DEFAULT_MESSAGE, row.retry_after)
             if row and row.enabled
             else MaintenanceState(False, "", 0)
         )
-        cache.set(_MAINTENANCE_CACHE_KEY, state, _MAINTENANCE_CACHE_SECONDS)
+        cache.set(_MAINTENANCE_CACHE_KEY, state, MAINTENANCE_CACHE_SECONDS)
     return state
+
+
+def maintenance_switch() -> MaintenanceMode:
+    """The switch as staff last set it (unsaved and off when nobody has yet)."""
+    return MaintenanceMode.objects.filter(pk=1).first() or MaintenanceMode(pk=1)
 
 
 def forget_maintenance_state() -> None:
@@ -43,9 +51,14 @@ def integrator_get_by_client_id(client_id: str) -> Integrator | None:
     return Integrator.objects.select_related("application").filter(application__client_id=client_id).first()
 
 
+def workflows_offered() -> QuerySet[Workflow]:
+    """Workflows integrators may see and use: not drafts, and passed the checks at their last save."""
+    return Workflow.objects.filter(draft=False, checks_passed=True)
+
+
 def workflows_for(integrator: Integrator) -> QuerySet[Workflow]:
-    """Workflows open to everyone, plus those admin restricted to this integrator."""
-    return Workflow.objects.filter(Q(integrators__isnull=True) | Q(integrators=integrator)).distinct()
+    """Offered workflows open to everyone, plus those admin restricted to this integrator."""
+    return workflows_offered().filter(Q(integrators__isnull=True) | Q(integrators=integrator)).distinct()
 
 
 def workflow_for(integrator: Integrator, ref: str | int | None = None) -> Workflow | None:

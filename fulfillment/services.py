@@ -5,9 +5,17 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from oauth2_provider.models import Application
 
-from fulfillment.models import ALL_SCOPES, Integrator, Workflow, generate_webhook_secret
+from fulfillment.models import (
+    ALL_SCOPES,
+    MAINTENANCE_DEFAULT_MESSAGE,
+    Integrator,
+    MaintenanceMode,
+    Workflow,
+    generate_webhook_secret,
+)
 from fulfillment.selectors import workflows_for
 from getitdone.errors import InvalidInput
 
@@ -59,7 +67,7 @@ def integrator_create(
     `instance` lets admin pass the unsaved object its form built; `client_id`/`client_secret`
     are for the demo integrator, whose credentials are known in advance.
     """
-    secret = client_secret or secrets.token_urlsafe(30)
+    secret = client_secret or new_client_secret()
     application = Application(
         name=name,
         client_type=Application.CLIENT_CONFIDENTIAL,
@@ -84,9 +92,30 @@ def integrator_create(
     )
 
 
+def new_client_secret() -> str:
+    return secrets.token_urlsafe(30)
+
+
+@transaction.atomic
+def integrator_rotate_client_secret(*, integrator: Integrator) -> str:
+    """A new OAuth client secret, returned in clear this once (it is stored hashed, like the
+    first). The old one gets no more tokens from now on; tokens it already got stay valid until
+    they expire (ACCESS_TOKEN_LIFETIME): to cut those off too, disable the integrator."""
+    secret = new_client_secret()
+    application = integrator.application
+    application.client_secret = secret  # hashed on save
+    application.save(update_fields=["client_secret", "updated"])
+    logger.warning("integrator %s (%s): client secret rotated", integrator.pk, integrator.name)
+    return secret
+
+
+@transaction.atomic
 def integrator_rotate_webhook_secret(*, integrator: Integrator) -> str:
+    """A new default webhook secret (it signs deliveries to the issues' own webhook_url), returned
+    for showing once; the old one stops signing at once."""
     integrator.webhook_secret = generate_webhook_secret()
     integrator.save(update_fields=["webhook_secret"])
+    logger.warning("integrator %s (%s): default webhook secret rotated", integrator.pk, integrator.name)
     return integrator.webhook_secret
 
 
@@ -131,3 +160,25 @@ def integrator_enable(*, integrator: Integrator) -> Integrator:
     integrator.save(update_fields=["is_active"])
     logger.warning("integrator %s (%s) enabled", integrator.pk, integrator.name)
     return integrator
+
+
+RETRY_AFTER_MAX = 86400  # a day: clients give up on longer waits anyway
+
+
+@transaction.atomic
+def maintenance_set(*, enabled: bool, message: str, retry_after: int) -> MaintenanceMode:
+    """Flip the maintenance switch (API.md §1: 503 with Retry-After on the API and the token
+    endpoint). Every process sees it within selectors.MAINTENANCE_CACHE_SECONDS. 422 on
+    `retry_after` outside 1 s to a day, on `message` over its length."""
+    if not 1 <= retry_after <= RETRY_AFTER_MAX:
+        refusal = _("Retry-After is 1 to %(max)s seconds.") % {"max": RETRY_AFTER_MAX}
+        raise InvalidInput(refusal, code="out_of_range", field="retry_after")
+    message = message.strip()
+    limit = MaintenanceMode._meta.get_field("message").max_length
+    if len(message) > limit:
+        raise InvalidInput(_("At most %(limit)s characters.") % {"limit": limit}, code="max_length", field="message")
+    switch = MaintenanceMode.objects.select_for_update().filter(pk=1).first() or MaintenanceMode(pk=1)
+    switch.enabled, switch.message, switch.retry_after = enabled, message or MAINTENANCE_DEFAULT_MESSAGE, retry_after
+    switch.save()
+    logger.warning("maintenance mode %s (Retry-After %s s)", "on" if enabled else "off", retry_after)
+    return switch

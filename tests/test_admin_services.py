@@ -325,7 +325,8 @@ def test_disabling_an_integrator_goes_through_the_service_and_its_tokens_get_403
     api = client_for(integrator)
     assert api.get("/api/issues").status_code == 200
     writes.take()
-    staff.post(_url(Integrator, "changelist"), {"action": "disable", "_selected_action": [integrator.pk]})
+    confirmed = {"action": "disable", "_selected_action": [integrator.pk], "post": "yes"}  # the first post only asks
+    staff.post(_url(Integrator, "changelist"), confirmed)
     assert_through("fulfillment.services.integrator_disable", writes.take())
     assert api.get("/api/issues").status_code == 403
     staff.post(_url(Integrator, "changelist"), {"action": "enable", "_selected_action": [integrator.pk]})
