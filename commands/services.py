@@ -29,7 +29,7 @@ from rest_framework import serializers
 from commands.models import Command, CommandStatus, IdempotencyRecord
 from commands.registry import command_class, command_types
 from fulfillment.models import Integrator
-from getitdone.errors import DomainError, InvalidInput, VersionConflict
+from getitdone.errors import DomainError, InvalidInput, NotAllowed, VersionConflict
 from getitdone.formats import iso_timestamp as ts
 from getitdone.limits import check_key
 from webhooks import catalogue
@@ -345,6 +345,8 @@ def commands_sweep() -> int:
 @transaction.atomic
 def command_retry(*, command: Command) -> Command:
     """Staff: run a failed command again (a new attempt, in order after what is queued)."""
+    if command.status != CommandStatus.FAILED:
+        raise NotAllowed(f"Only a failed command can be retried; this one is {command.status}.", code="not_failed")
     command.status = CommandStatus.QUEUED
     command.error = None
     command.finished_at = None

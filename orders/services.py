@@ -111,7 +111,9 @@ def _resolve_step(graph: WorkflowGraph, status: str | None, *, field_name: str) 
     return step_id
 
 
-def _record(issue: Issue, *, from_step_id: int | None, transition_id: int | None, actor: Actor, note: str) -> None:
+def _record(
+    issue: Issue, *, from_step_id: int | None, transition_id: int | None, actor: Actor, note: str, forced: bool = False
+) -> None:
     StatusChange.objects.create(
         issue=issue,
         from_step_id=from_step_id,
@@ -120,6 +122,7 @@ def _record(issue: Issue, *, from_step_id: int | None, transition_id: int | None
         actor_type=actor.type,
         actor_id=actor.id,
         note=note,
+        forced=forced,
     )
 
 
@@ -207,13 +210,15 @@ def _lock_family(issue: Issue | IssueRef) -> tuple[Issue, list[Issue]]:
     return root, [r for r in rows if r.parent_id == root.pk]
 
 
-def _move(issue: Issue, *, to_step_id: int, transition: dict[str, Any], actor: Actor, note: str) -> int:
+def _move(issue: Issue, *, to_step_id: int, transition: dict[str, Any] | None, actor: Actor, note: str) -> int:
+    """Move one issue and record it; `transition` None: forced past the workflow's transitions."""
     previous = issue.step_id
     issue.step_id = to_step_id
     issue.version += 1
     issue.step_entered_at = timezone.now()
     issue.save(update_fields=["step", "version", "step_entered_at", "updated_at"])
-    _record(issue, from_step_id=previous, transition_id=transition["id"], actor=actor, note=note)
+    transition_id = transition["id"] if transition else None
+    _record(issue, from_step_id=previous, transition_id=transition_id, actor=actor, note=note, forced=not transition)
     return previous
 
 
@@ -226,18 +231,28 @@ def issue_change_status(
     note: str = "",
     expected_version: int | None = None,
     command_id: str | None = None,
+    force: bool = False,
 ) -> StatusChanged:
     """Move an issue to the step `status` names, if a transition allows it; children follow.
 
     422 (InvalidInput) when no step has that name; 400 (NotAllowed) when no transition leads
     there; 409 (VersionConflict) when `expected_version` is stale. Asking for the current step
     changes nothing and publishes nothing.
+
+    `force` (staff only, who must say why in `note`): where no transition leads there, move
+    anyway, recorded as forced (the event's `transition` is null); children with that step are
+    moved with it, forced too where their own transitions do not lead there.
     """
     limits.check_text(note, field="note")
+    if force:
+        if actor.type != ActorType.STAFF:
+            raise NotAllowed("Only staff can force a move.", code="force_not_allowed", field="force")
+        if not note.strip():
+            raise InvalidInput("A forced move needs a reason.", code="blank", field="note")
     issue, children = _lock_family(issue)
     return _change_status(
         issue, children, status=status, actor=actor, note=note, expected_version=expected_version,
-        command_id=command_id,
+        command_id=command_id, force=force,
     )  # fmt: skip
 
 
@@ -250,6 +265,7 @@ def _change_status(
     note: str,
     expected_version: int | None = None,
     command_id: str | None,
+    force: bool = False,
 ) -> StatusChanged:
     """issue_change_status on a locked family."""
     graph = workflow_graph(issue.workflow)
@@ -264,7 +280,7 @@ def _change_status(
     if target == issue.step_id:
         return StatusChanged(issue=issue, children=children, changed=False)
     transition = graph.transition(issue.step_id, target)
-    if transition is None:
+    if transition is None and not force:
         current, wanted = graph.values[issue.step_id], graph.values[target]
         raise NotAllowed(f"No transition from {current} to {wanted}.", code="transition_not_allowed", field="status")
 
@@ -279,7 +295,7 @@ def _change_status(
             reason = f"its workflow has no step {target_value}"
         elif child_target == child.step_id:
             continue
-        elif (child_transition := child_graph.transition(child.step_id, child_target)) is None:
+        elif (child_transition := child_graph.transition(child.step_id, child_target)) is None and not force:
             reason = f"no transition from {child_graph.values[child.step_id]} to {target_value}"
         else:
             child_previous = _move(child, to_step_id=child_target, transition=child_transition, actor=actor, note=note)
@@ -299,10 +315,11 @@ def _change_status(
             )
         )
     logger.info(
-        "issue %s moved %s -> %s by %s:%s (%s children moved, %s not)",
+        "issue %s moved %s -> %s%s by %s:%s (%s children moved, %s not)",
         issue.pk,
         graph.values[previous],
         target_value,
+        "" if transition else " (forced)",
         actor.type,
         actor.id,
         len(moved),

@@ -48,22 +48,32 @@ def browser() -> Iterator[Browser]:
             browser.close()
 
 
-def _page(browser: Browser, locale: str) -> Iterator[Page]:
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)  # for the page fixtures to see how the test went
+    return report
+
+
+def _page(request: pytest.FixtureRequest, browser: Browser, locale: str) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, locale=locale)
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:  # what the browser showed when the test failed
+        screenshot(page, f"FAILED-{request.node.name}")
     context.close()
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    yield from _page(browser, "en-US")
+def page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
+    yield from _page(request, browser, "en-US")
 
 
 @pytest.fixture
-def page_es(browser: Browser) -> Iterator[Page]:
-    yield from _page(browser, "es-ES")
+def page_es(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
+    yield from _page(request, browser, "es-ES")
 
 
 def make_staff(username: str = "support", *, superuser: bool = True):
