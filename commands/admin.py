@@ -44,7 +44,7 @@ class CommandAdmin(ReadOnly, admin.ModelAdmin):  # its integrator reads it back:
     def error_json(self, obj: Command) -> SafeString | str:
         return pretty_json(obj.error) if obj.error else "—"
 
-    @admin.action(description=gettext_lazy("Retry failed commands"))
+    @admin.action(permissions=["act"], description=gettext_lazy("Retry failed commands"))
     def retry(self, request: HttpRequest, queryset: QuerySet[Command]) -> None:
         failed = list(queryset.filter(status=CommandStatus.FAILED))
         skipped = queryset.count() - len(failed)
@@ -56,9 +56,16 @@ class CommandAdmin(ReadOnly, admin.ModelAdmin):  # its integrator reads it back:
                 skipped += 1  # it changed meanwhile
             else:
                 queued += 1
-        text = ngettext("%(n)d command queued again.", "%(n)d commands queued again.", queued) % {"n": queued}
-        if skipped:
-            text += " " + ngettext(
-                "%(n)d was not failed and was left alone.", "%(n)d were not failed and were left alone.", skipped
+        if not queued:
+            text = ngettext(
+                "Nothing queued: the command was not failed.",
+                "Nothing queued: none of the %(n)d commands was failed.",
+                skipped,
             ) % {"n": skipped}
+        else:
+            text = ngettext("%(n)d command queued again.", "%(n)d commands queued again.", queued) % {"n": queued}
+            if skipped:
+                text += " " + ngettext(
+                    "%(n)d was not failed and was left alone.", "%(n)d were not failed and were left alone.", skipped
+                ) % {"n": skipped}
         self.message_user(request, text, messages.SUCCESS if queued else messages.WARNING)

@@ -344,13 +344,16 @@ def commands_sweep() -> int:
 
 @transaction.atomic
 def command_retry(*, command: Command) -> Command:
-    """Staff: run a failed command again (a new attempt, in order after what is queued)."""
-    if command.status != CommandStatus.FAILED:
+    """Staff: run a failed command again (a new attempt, in order after what is queued).
+
+    Only while it is still failed, checked in the UPDATE itself: a second click, or a worker
+    that took it meanwhile, finds it no longer failed and it is not queued twice."""
+    queued = Command.objects.filter(pk=command.pk, status=CommandStatus.FAILED).update(
+        status=CommandStatus.QUEUED, error=None, finished_at=None
+    )
+    command.refresh_from_db()
+    if not queued:
         raise NotAllowed(f"Only a failed command can be retried; this one is {command.status}.", code="not_failed")
-    command.status = CommandStatus.QUEUED
-    command.error = None
-    command.finished_at = None
-    command.save(update_fields=["status", "error", "finished_at"])
     transaction.on_commit(lambda: wake_for(command, force=True))
     return command
 

@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -37,6 +38,7 @@ def _names(integrators: list[Integrator]) -> str:
 @admin.register(Integrator)
 class IntegratorAdmin(SecretRevealAdmin, ServiceAdmin):
     list_display = ("name", "client_id", "is_active", "scopes", "default_workflow", "created_at")
+    list_select_related = ("application", "default_workflow")  # nullable: Django's own select_related skips it
     list_filter = ("is_active", "created_at")
     search_fields = ("name", "application__client_id")
     actions = ("disable", "enable", "rotate_client_secret", "rotate_webhook_secret")
@@ -78,6 +80,7 @@ class IntegratorAdmin(SecretRevealAdmin, ServiceAdmin):
             )
             return
         credentials = integrator_create(name=obj.name, scopes=obj.scopes, instance=obj)
+        request._shown_once = True  # see response_add
         messages.warning(
             request,
             _(
@@ -91,6 +94,14 @@ class IntegratorAdmin(SecretRevealAdmin, ServiceAdmin):
                 "webhook_secret": credentials.webhook_secret,
             },
         )
+
+    def response_add(self, request: HttpRequest, obj: Integrator, post_url_continue: str | None = None):
+        # The new credentials' message is shown on this page, now: after a redirect it would wait
+        # in the message store (a cookie) until the next page.
+        if getattr(request, "_shown_once", False):
+            context = {**self.admin_site.each_context(request), "title": _("Integrator created"), "opts": self.opts}
+            return TemplateResponse(request, "admin/fulfillment/integrator/created.html", context)
+        return super().response_add(request, obj, post_url_continue)
 
     # --- Actions: irreversible ones ask first (a page like Django's delete confirmation), and
     # each reports its result once: in one message, or on the page that shows new secrets.
@@ -125,7 +136,9 @@ class IntegratorAdmin(SecretRevealAdmin, ServiceAdmin):
         }
         return TemplateResponse(request, "admin/fulfillment/integrator/new_secrets.html", context)
 
-    @admin.action(description=gettext_lazy("Disable selected integrators (their tokens get 403)"))
+    @admin.action(
+        permissions=["change"], description=gettext_lazy("Disable selected integrators (their tokens get 403)")
+    )
     def disable(self, request: HttpRequest, queryset: QuerySet[Integrator]) -> TemplateResponse | None:
         asked = self._confirmation(
             request, queryset, action="disable", title=_("Disable integrators"),
@@ -151,7 +164,7 @@ class IntegratorAdmin(SecretRevealAdmin, ServiceAdmin):
         self.message_user(request, text, messages.SUCCESS)
         return None
 
-    @admin.action(description=gettext_lazy("Enable selected integrators"))
+    @admin.action(permissions=["change"], description=gettext_lazy("Enable selected integrators"))
     def enable(self, request: HttpRequest, queryset: QuerySet[Integrator]) -> None:
         integrators = list(queryset)
         done = [i for i in integrators if not i.is_active]
@@ -165,7 +178,7 @@ class IntegratorAdmin(SecretRevealAdmin, ServiceAdmin):
         text = _("Enabled: %(names)s.") % {"names": _names(done)}
         self.message_user(request, text, messages.SUCCESS)
 
-    @admin.action(description=gettext_lazy("Rotate the OAuth client secret (shown once)"))
+    @admin.action(permissions=["change"], description=gettext_lazy("Rotate the OAuth client secret (shown once)"))
     def rotate_client_secret(self, request: HttpRequest, queryset: QuerySet[Integrator]) -> TemplateResponse:
         asked = self._confirmation(
             request, queryset, action="rotate_client_secret", title=_("Rotate client secrets"),
@@ -177,14 +190,15 @@ class IntegratorAdmin(SecretRevealAdmin, ServiceAdmin):
         )  # fmt: skip
         if asked is not None:
             return asked
-        shown = [(i, integrator_rotate_client_secret(integrator=i)) for i in queryset]
+        with transaction.atomic():  # all or none: a secret rotated but never shown would cut its partner off
+            shown = [(i, integrator_rotate_client_secret(integrator=i)) for i in queryset]
         return self._secrets_page(
             request, title=_("New client secrets"), shown=shown,
             note=_("Shown only now: copy each one and give it to its partner. It is stored hashed and cannot be "
                    "shown again; rotate again if it is lost."),
         )  # fmt: skip
 
-    @admin.action(description=gettext_lazy("Rotate the default webhook secret (shown once)"))
+    @admin.action(permissions=["change"], description=gettext_lazy("Rotate the default webhook secret (shown once)"))
     def rotate_webhook_secret(self, request: HttpRequest, queryset: QuerySet[Integrator]) -> TemplateResponse:
         asked = self._confirmation(
             request, queryset, action="rotate_webhook_secret", title=_("Rotate default webhook secrets"),
@@ -196,7 +210,8 @@ class IntegratorAdmin(SecretRevealAdmin, ServiceAdmin):
         )  # fmt: skip
         if asked is not None:
             return asked
-        shown = [(i, integrator_rotate_webhook_secret(integrator=i)) for i in queryset]
+        with transaction.atomic():  # all or none, as above
+            shown = [(i, integrator_rotate_webhook_secret(integrator=i)) for i in queryset]
         return self._secrets_page(
             request, title=_("New default webhook secrets"), shown=shown,
             note=_("Shown now: copy each one and give it to its partner. Later it is hidden until someone with "

@@ -176,6 +176,7 @@ _LEGEND = (
 @admin.register(Workflow)
 class WorkflowAdmin(ServiceAdmin):
     list_display = ("code", "name", "initial_step", "open_to", "offered")
+    list_select_related = ("initial_step",)  # nullable: Django's own select_related skips it
     list_filter = ("draft", "checks_passed")
     search_fields = ("code", "name")
     filter_horizontal = ("integrators",)

@@ -161,7 +161,8 @@ def workflow_mermaid(workflow: Workflow) -> str:
     lines = [
         "flowchart LR",
         # Plain text to the end of the line: no entity codes there.
-        "    accTitle: " + " ".join((_("Workflow %(name)s") % {"name": workflow.name}).split()),
+        # `%%` would start a comment or a directive (`%%{init: …}%%`): staff text loses its `%`.
+        "    accTitle: " + " ".join((_("Workflow %(name)s") % {"name": workflow.name}).replace("%", "").split()),
     ]
     for _category, (css_class, _shape, style) in _CATEGORY_LOOK.items():
         lines.append(f"    classDef {css_class} {style}")

@@ -135,6 +135,7 @@ class Workflow(models.Model):
     draft = models.BooleanField(
         _("draft"),
         default=False,
+        db_default=False,  # old processes of a rolling deploy insert without it
         help_text=_(
             "Keeps the workflow from integrators even when it passes the checks. One that fails them is "
             "kept from them anyway, until a save passes."
@@ -142,7 +143,7 @@ class Workflow(models.Model):
     )
     # Set by workflow_save (the admin's save): a workflow made in code (seeds, tests) or made
     # before the checks existed counts as passed.
-    checks_passed = models.BooleanField(_("passes the checks"), default=True, editable=False)
+    checks_passed = models.BooleanField(_("passes the checks"), default=True, db_default=True, editable=False)
     # Changes whenever the workflow, a step or a transition changes: processes cache the
     # workflow's graph under it, so a stale copy is never used.
     revision = models.CharField(max_length=32, default=new_revision, editable=False)

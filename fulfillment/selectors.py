@@ -56,9 +56,13 @@ def workflows_offered() -> QuerySet[Workflow]:
     return Workflow.objects.filter(draft=False, checks_passed=True)
 
 
-def workflows_for(integrator: Integrator) -> QuerySet[Workflow]:
-    """Offered workflows open to everyone, plus those admin restricted to this integrator."""
-    return workflows_offered().filter(Q(integrators__isnull=True) | Q(integrators=integrator)).distinct()
+def workflows_for(integrator: Integrator, *, offered_only: bool = True) -> QuerySet[Workflow]:
+    """Offered workflows open to everyone, plus those admin restricted to this integrator.
+
+    `offered_only=False` for reads of what already exists: an issue stays in its workflow (and
+    found by its status) after staff take the workflow back into draft."""
+    workflows = workflows_offered() if offered_only else Workflow.objects.all()
+    return workflows.filter(Q(integrators__isnull=True) | Q(integrators=integrator)).distinct()
 
 
 def workflow_for(integrator: Integrator, ref: str | int | None = None) -> Workflow | None:

@@ -130,6 +130,12 @@ class ReadOnly:
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_act_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """For its actions (`permissions=["act"]`): the model's own change permission, which
+        here lets staff act through services (retry), never edit the record."""
+        opts = self.opts  # type: ignore[attr-defined]
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
 
 class SecretRevealAdmin(admin.ModelAdmin):
     """Secrets shown as hidden until a staff user with change permission presses "Reveal"; each

@@ -204,7 +204,7 @@ class IssueAdmin(ServiceAdmin):
         }
         if request.user.is_superuser:
             force = ForceForm()
-            force.fields["step"].choices = [
+            force.fields["step"].choices = [("", "---------")] + [  # no step chosen until staff choose one
                 (step_id, step["name"]) for step_id, step in graph.steps.items() if step_id != issue.step_id
             ]
             context["force_form"] = force
@@ -307,6 +307,8 @@ class IssueAdmin(ServiceAdmin):
             "count": queued,
             "url": endpoint.url,
         }
+        if queued and not endpoint.is_active:
+            text += " " + _("The endpoint is disabled: they wait until it is enabled.")
         self.message_user(request, text, messages.SUCCESS if queued else messages.WARNING)
         return self._back(issue)
 
@@ -325,6 +327,8 @@ class IssueAdmin(ServiceAdmin):
 
     def retry_command_view(self, request: HttpRequest, object_id: str, command_pk: int) -> HttpResponse:
         issue = self._acting_on(request, object_id)
+        if issue.parent_id is not None:
+            raise PermissionDenied  # commands act on the root: its page lists them
         command = get_object_or_404(
             Command, pk=command_pk, integrator_id=issue.integrator_id, issue_key=issue.client_issue_id
         )

@@ -90,7 +90,7 @@ class StatusChange(models.Model):
     )  # a command_id, at most
     note = models.TextField(blank=True, default="", verbose_name=_("note"))
     # Moved by a superuser past the workflow's transitions (the note says why).
-    forced = models.BooleanField(default=False, verbose_name=_("forced"))
+    forced = models.BooleanField(default=False, db_default=False, verbose_name=_("forced"))  # db_default: see 0006
 
     class Meta:
         ordering = ["issue_id", "id"]

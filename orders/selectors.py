@@ -42,7 +42,7 @@ def issue_list(
     if status:
         # The same resolution as a status change: value, name or frontend name, ignoring case,
         # accents and surrounding spaces, in each workflow the integrator may use.
-        graphs = (workflow_graph(w) for w in workflows_for(integrator))
+        graphs = (workflow_graph(w) for w in workflows_for(integrator, offered_only=False))
         qs = qs.filter(step_id__in=[step for g in graphs if (step := g.resolve(status)) is not None])
     if category:
         qs = qs.filter(step__category=category)

@@ -80,8 +80,11 @@ def issue_timeline(issue: Issue) -> Timeline:
         .order_by("created_at", "id")
         .prefetch_related(Prefetch("deliveries", queryset=deliveries.order_by("id")))
     )
-    commands = list(
-        Command.objects.filter(integrator_id=issue.integrator_id, issue_key=issue.client_issue_id).order_by("id")
+    # Commands name the root by its client_issue_id (its children share it): the root's page lists them.
+    commands = (
+        list(Command.objects.filter(integrator_id=issue.integrator_id, issue_key=issue.client_issue_id).order_by("id"))
+        if issue.parent_id is None
+        else []
     )
     children = list(issue.children.select_related("step").order_by("id")) if issue.parent_id is None else []
     names = actor_names([*history, *notes])

@@ -33,8 +33,8 @@ pytestmark = pytest.mark.django_db
 
 # Registered admins that save rows themselves, each with the reason that is allowed.
 SAVED_BY_ADMIN = {
-    Workflow: "setup data (with its steps and transitions inline): it publishes no events",
-    MaintenanceMode: "setup data: the service-wide switch, it publishes no events",
+    Workflow: "setup data, saved by fulfillment.workflows.workflow_save: it publishes no events",
+    MaintenanceMode: "setup data, switched by fulfillment.services.maintenance_set: it publishes no events",
     User: "Django's staff accounts, no domain data",
     Group: "Django's staff permissions, no domain data",
     AccessToken: "django-oauth-toolkit's own records: revoked by its own action, no events",
@@ -47,7 +47,9 @@ DOMAIN_MODELS = (
     Application,
 )  # fmt: skip
 DOMAIN_TABLES = {model._meta.db_table: model._meta.label for model in DOMAIN_MODELS}
-SERVICE_MODULES = {"orders.services", "webhooks.services", "fulfillment.services", "commands.services"}
+SERVICE_MODULES = {
+    "orders.services", "webhooks.services", "fulfillment.services", "fulfillment.workflows", "commands.services",
+}  # fmt: skip
 _WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
 
 

@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -198,7 +198,7 @@ class WebhookEndpointAdmin(SecretRevealAdmin, ServiceAdmin):
         perms_needed.discard(Delivery._meta.verbose_name)
         return deleted, counts, perms_needed, protected
 
-    @admin.action(description=gettext_lazy("Enable (resumes pending deliveries)"))
+    @admin.action(permissions=["change"], description=gettext_lazy("Enable (resumes pending deliveries)"))
     def enable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         done = list(queryset.filter(is_active=False))
         for endpoint in done:
@@ -210,7 +210,7 @@ class WebhookEndpointAdmin(SecretRevealAdmin, ServiceAdmin):
         text = ngettext("Enabled %(urls)s.", "Enabled %(count)d endpoints: %(urls)s.", len(done))
         self.message_user(request, text % {"count": len(done), "urls": _urls(done)}, messages.SUCCESS)
 
-    @admin.action(description=gettext_lazy("Disable (pauses pending deliveries)"))
+    @admin.action(permissions=["change"], description=gettext_lazy("Disable (pauses pending deliveries)"))
     def disable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> TemplateResponse | None:
         active = list(queryset.filter(is_active=True))
         if not active:
@@ -235,12 +235,15 @@ class WebhookEndpointAdmin(SecretRevealAdmin, ServiceAdmin):
         self.message_user(request, text % {"count": len(active), "urls": _urls(active)}, messages.SUCCESS)
         return None
 
-    @admin.action(description=gettext_lazy("Rotate secret (shown once; the old one signs for 24 h more)"))
+    @admin.action(
+        permissions=["change"], description=gettext_lazy("Rotate secret (shown once; the old one signs for 24 h more)")
+    )
     def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> TemplateResponse:
         rotated = []
-        for endpoint in queryset:
-            rotated.append((endpoint.url, webhook_rotate_secret(endpoint=endpoint).secret))
-            self.log_change(request, endpoint, _("Rotated the signing secret."))
+        with transaction.atomic():  # all or none: each new secret is shown on this page only
+            for endpoint in queryset:
+                rotated.append((endpoint.url, webhook_rotate_secret(endpoint=endpoint).secret))
+                self.log_change(request, endpoint, _("Rotated the signing secret."))
         secrets = format_html_join("; ", '{}: <code class="gid-secret">{}</code>', rotated)
         text = ngettext(
             "New signing secret, shown only now (copy it for the partner; the old one signs for 24 h more): %(new)s",
@@ -255,7 +258,7 @@ class WebhookEndpointAdmin(SecretRevealAdmin, ServiceAdmin):
         context = {**self.admin_site.each_context(request), "title": _("Secrets rotated"), "opts": self.opts}
         return TemplateResponse(request, "admin/webhooks/webhookendpoint/secrets_rotated.html", context)
 
-    @admin.action(description=gettext_lazy("Send a test event"))
+    @admin.action(permissions=["change"], description=gettext_lazy("Send a test event"))
     def send_test(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         endpoints = list(queryset)
         for endpoint in endpoints:
@@ -399,12 +402,15 @@ class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     def retry_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The change page's "Retry now" button: the action, for this delivery."""
         delivery = get_object_or_404(self.get_queryset(request), pk=object_id)
-        if not self.has_view_permission(request, delivery):
+        if not self.has_act_permission(request, delivery):
             raise PermissionDenied
         self._retry(request, [delivery])
         return HttpResponseRedirect(reverse("admin:webhooks_delivery_change", args=[delivery.pk]))
 
-    @admin.action(description=gettext_lazy("Retry now (an extra attempt: the automatic ones stay as they are)"))
+    @admin.action(
+        permissions=["act"],
+        description=gettext_lazy("Retry now (an extra attempt: the automatic ones stay as they are)"),
+    )
     def retry_now(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         self._retry(request, list(queryset.select_related("endpoint")))
 

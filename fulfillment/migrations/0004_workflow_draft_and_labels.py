@@ -34,12 +34,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='workflow',
             name='checks_passed',
-            field=models.BooleanField(default=True, editable=False, verbose_name='passes the checks'),
+            field=models.BooleanField(db_default=True, default=True, editable=False, verbose_name='passes the checks'),
         ),
         migrations.AddField(
             model_name='workflow',
             name='draft',
-            field=models.BooleanField(default=False, help_text='Keeps the workflow from integrators even when it passes the checks. One that fails them is kept from them anyway, until a save passes.', verbose_name='draft'),
+            field=models.BooleanField(db_default=False, default=False, help_text='Keeps the workflow from integrators even when it passes the checks. One that fails them is kept from them anyway, until a save passes.', verbose_name='draft'),
         ),
         migrations.AlterField(
             model_name='integrator',

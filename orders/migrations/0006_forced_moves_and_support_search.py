@@ -6,6 +6,10 @@ or phone in `details`. On PostgreSQL: a btree with pattern ops serves `client_is
 `details.customer.name` and `.phone` (pg_trgm is a trusted extension: a database owner may
 create it). The expressions are the ones Django writes for `details__customer__name__icontains`,
 so the planner matches them. SQLite (the embedded development database) gets none.
+
+The indexes are built CONCURRENTLY (so not in a transaction): a plain CREATE INDEX would block
+every write to the table while it builds. `forced` has a database default, so processes of the
+previous release, which insert history rows without it, keep working during a rolling deploy.
 """
 
 from django.db import migrations, models
@@ -22,17 +26,19 @@ def create_indexes(apps, schema_editor):
         return
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, definition in _INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON orders_issue USING {definition}")
+        schema_editor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON orders_issue USING {definition}")
 
 
 def drop_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     for name, _definition in _INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
 
 
 class Migration(migrations.Migration):
+    atomic = False  # CREATE INDEX CONCURRENTLY cannot run in a transaction
+
     dependencies = [
         ("orders", "0005_actor_id_holds_a_command_id"),
     ]
@@ -41,7 +47,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="statuschange",
             name="forced",
-            field=models.BooleanField(default=False),
+            field=models.BooleanField(default=False, db_default=False),
         ),
         migrations.RunPython(create_indexes, drop_indexes),
     ]

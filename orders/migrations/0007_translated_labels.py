@@ -173,7 +173,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='statuschange',
             name='forced',
-            field=models.BooleanField(default=False, verbose_name='forced'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='forced'),
         ),
         migrations.AlterField(
             model_name='statuschange',

@@ -80,10 +80,10 @@ def test_every_process_sees_a_flip_within_seconds_with_a_per_process_cache(tmp_p
         assert _statuses(base, 20) == {401}  # both workers have cached "off"
 
         maintenance_set(enabled=True, message="", retry_after=30)
-        assert _seconds_until_all(base, 503, MAINTENANCE_CACHE_SECONDS + 3) <= MAINTENANCE_CACHE_SECONDS + 1
+        assert _seconds_until_all(base, 503, MAINTENANCE_CACHE_SECONDS + 6) <= MAINTENANCE_CACHE_SECONDS + 3
 
         maintenance_set(enabled=False, message="", retry_after=30)
-        assert _seconds_until_all(base, 401, MAINTENANCE_CACHE_SECONDS + 3) <= MAINTENANCE_CACHE_SECONDS + 1
+        assert _seconds_until_all(base, 401, MAINTENANCE_CACHE_SECONDS + 6) <= MAINTENANCE_CACHE_SECONDS + 3
     finally:
         os.killpg(web.pid, signal.SIGTERM)
         web.wait(timeout=20)

@@ -224,3 +224,12 @@ def test_admin_offers_each_existing_transitions_steps_by_value(staff_client, del
     assert ("TO_BE_ASSIGNED", "ON_ROUTE") in pairs and len(pairs) == 7
     steps = next(f for f in response.context["inline_admin_formsets"] if f.formset.prefix == "steps").formset
     assert [bool(form["initial"].value()) for form in steps.forms] == [True, False, False, False, False, False]
+
+
+def test_issues_stay_found_by_status_when_their_workflow_goes_back_to_draft(auth_client, delivery):
+    assert auth_client.post("/api/issues", {"client_issue_id": "D-1"}, format="json").status_code == 201
+    delivery.draft = True
+    delivery.save()
+    found = auth_client.get("/api/issues", {"status": "recibido"}).json()["data"]["results"]
+    assert [i["client_issue_id"] for i in found] == ["D-1"]
+    assert auth_client.post("/api/issues", {"client_issue_id": "D-2"}, format="json").status_code == 422
