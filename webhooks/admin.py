@@ -224,6 +224,8 @@ class WebhookEndpointAdmin(SecretRevealAdmin, ServiceAdmin):
                 "endpoints": active,
                 "queryset": queryset,
                 "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                "action": "disable",
+                "button": _("Yes, disable"),
                 "media": self.media,
             }
             return TemplateResponse(request, "admin/webhooks/webhookendpoint/disable_confirmation.html", context)
