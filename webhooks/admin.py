@@ -45,7 +45,27 @@ _CSS = {"all": ("getitdone/admin/console.css", "webhooks/admin/webhooks.css")}
 # --- Events --------------------------------------------------------------------------------------
 
 
-class EventDeliveryInline(admin.TabularInline):
+class DeliveryColumns:
+    """A delivery's columns, the same in the delivery list and on an event's page."""
+
+    @admin.display(description=gettext_lazy("endpoint"))
+    def endpoint_shown(self, obj: Delivery) -> SafeString:
+        return display.endpoint_link(obj)
+
+    @admin.display(description=gettext_lazy("status"))
+    def status_shown(self, obj: Delivery) -> SafeString:
+        return display.delivery_status_badge(obj)
+
+    @admin.display(description=gettext_lazy("attempts"))
+    def attempts_shown(self, obj: Delivery) -> SafeString | str:
+        return display.delivery_attempts_summary(obj)
+
+    @admin.display(description=gettext_lazy("next attempt"))
+    def next_attempt(self, obj: Delivery) -> str:
+        return display.next_attempt(obj) or self.get_empty_value_display()  # type: ignore[attr-defined]
+
+
+class EventDeliveryInline(DeliveryColumns, admin.TabularInline):
     model = Delivery
     fk_name = "event"
     extra = 0
@@ -65,22 +85,6 @@ class EventDeliveryInline(admin.TabularInline):
     @admin.display(description=gettext_lazy("delivery"))
     def delivery(self, obj: Delivery) -> SafeString:
         return format_html('<a href="{}">#{}</a>', reverse("admin:webhooks_delivery_change", args=[obj.pk]), obj.pk)
-
-    @admin.display(description=gettext_lazy("endpoint"))
-    def endpoint_shown(self, obj: Delivery) -> SafeString:
-        return display.endpoint_link(obj)
-
-    @admin.display(description=gettext_lazy("status"))
-    def status_shown(self, obj: Delivery) -> SafeString:
-        return display.delivery_status_badge(obj)
-
-    @admin.display(description=gettext_lazy("attempts"))
-    def attempts_shown(self, obj: Delivery) -> SafeString | str:
-        return display.delivery_attempts_summary(obj)
-
-    @admin.display(description=gettext_lazy("next attempt"))
-    def next_attempt(self, obj: Delivery) -> str:
-        return display.next_attempt(obj) or self.get_empty_value_display()
 
 
 @admin.register(Event)
@@ -335,7 +339,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
+class DeliveryAdmin(DeliveryColumns, ReadOnly, admin.ModelAdmin):
     list_display = (
         "id", "order", "endpoint_shown", "event_type", "status_shown", "attempts_shown", "next_attempt_column",
     )  # fmt: skip
@@ -364,25 +368,9 @@ class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     def order(self, obj: Delivery) -> SafeString | None:
         return display.order_link(obj.event)
 
-    @admin.display(description=gettext_lazy("endpoint"))
-    def endpoint_shown(self, obj: Delivery) -> SafeString:
-        return display.endpoint_link(obj)
-
     @admin.display(description=gettext_lazy("event type"))
     def event_type(self, obj: Delivery) -> str:
         return obj.event.type
-
-    @admin.display(description=gettext_lazy("status"))
-    def status_shown(self, obj: Delivery) -> SafeString:
-        return display.delivery_status_badge(obj)
-
-    @admin.display(description=gettext_lazy("attempts"))
-    def attempts_shown(self, obj: Delivery) -> SafeString | str:
-        return display.delivery_attempts_summary(obj)
-
-    @admin.display(description=gettext_lazy("next attempt"))
-    def next_attempt(self, obj: Delivery) -> str:
-        return display.next_attempt(obj) or self.get_empty_value_display()
 
     @admin.display(description=gettext_lazy("next attempt"))
     def next_attempt_column(self, obj: Delivery) -> SafeString | None:
