@@ -16,6 +16,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRed
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
@@ -25,7 +26,7 @@ from commands.services import command_retry
 from fulfillment.graph import workflow_graph
 from fulfillment.models import Step
 from getitdone import limits
-from getitdone.admin import ReadOnly, ServiceAdmin
+from getitdone.admin import ReadOnly, ServiceAdmin, pretty_json
 from getitdone.errors import DomainError
 from orders.models import Issue, IssueFile, StatusChange
 from orders.services import Actor, issue_add_note, issue_change_status, issue_update_details
@@ -120,6 +121,23 @@ class IssueAdmin(ServiceAdmin):
     class Media:
         css = {"all": ("getitdone/admin/console.css",)}
         js = ("getitdone/admin/confirm.js",)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Issue | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_change_permission(request, obj):
+            return fieldsets
+        # Staff who may only look read the details indented, not as the editor's compact text.
+        (edit, edit_options), *rest = fieldsets
+        fields = ["details_json" if f == "details" else f for f in edit_options["fields"]]
+        return [(edit, {**edit_options, "fields": fields}), *rest]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Issue | None = None) -> Any:
+        readonly = super().get_readonly_fields(request, obj)
+        return readonly if self.has_change_permission(request, obj) else (*readonly, "details_json")
+
+    @admin.display(description=gettext_lazy("details"))
+    def details_json(self, obj: Issue) -> SafeString:
+        return pretty_json(obj.details)
 
     @admin.display(description=gettext_lazy("level"), ordering="parent")
     def level(self, obj: Issue) -> str:

@@ -245,6 +245,7 @@ def test_staff_who_may_only_look_cannot_act(client, order):
     client.force_login(viewer)
     page = page_of(client, order.issue)
     assert 'aria-label="Actions"' not in page and "Retry now" not in page
+    assert '<pre class="gid-json">{\n  &quot;address&quot;: {' in page  # the details, indented
     issue, delivery = order.issue, Delivery.objects.filter(event__issue=order.issue).first()
     for path, body in [
         ("move/", {"move-step": issue.workflow.steps.get(value="TO_BE_ASSIGNED").pk}),
