@@ -36,8 +36,9 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 RESULTS = ROOT / "var" / "bench"
 
 # Requests spread over the issues: request k names issue k mod N, and a PUT asks for the step
-# the issue is not in on that pass (the bench workflow's two steps lead to each other), so every
-# PUT changes something, for the floor and for us alike.
+# the issue is not in on that pass (the bench workflow's two steps lead to each other, and every
+# issue is put back in A before a PUT row), so every PUT changes something, for the floor and for
+# us alike.
 _LUA = """
 counter = 0
 offset = 0
@@ -89,15 +90,27 @@ def seed(integrator_name: str = "bench") -> tuple[str, str]:
     return credentials.client_id, credentials.client_secret
 
 
+def reset_steps() -> None:
+    """Every bench issue back in step A, so that a PUT row's requests (B on the first pass over
+    the issues, A on the next) each change something, whatever the rows before it did."""
+    from orders.models import Issue
+
+    Issue.objects.filter(workflow__code="bench").update(
+        step=Issue.objects.filter(workflow__code="bench").values("workflow__initial_step")[:1]
+    )
+
+
 def serve(env: dict[str, str], wsgi: str, settings_module: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     command = procfile("web").replace("$PORT", str(port)).replace("getitdone.wsgi:application", wsgi)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    errors = (RESULTS / f"{wsgi.split('.')[-2]}-server.log").open("w")  # its errors, to read when a row fails
     process = subprocess.Popen(
         ["bash", "-c", f"exec {command}"],
         cwd=ROOT,
         env={**env, "DJANGO_SETTINGS_MODULE": settings_module, "PATH": f"{ROOT / '.venv/bin'}:{env['PATH']}"},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=errors,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -179,6 +192,8 @@ def main() -> None:
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in rows}
         for _round in range(ROUNDS):  # alternating: each floor next to its endpoint, every round
             for name, (url, lua) in rows.items():
+                if lua and "PUT" in lua:
+                    reset_steps()
                 runs[name].append(wrk(url, token, script=lua))
     finally:
         stop(servers)

@@ -22,3 +22,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
 }
 REDIS_URL = env.str("CACHE_URL", default="redis://127.0.0.1:6379/2")
+# A failing request's traceback on stderr (gunicorn's error log): Django alone would only mail it.
+LOGGING = {
+    "version": 1,
+    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"handlers": ["stderr"], "level": "ERROR"}},
+}
