@@ -68,6 +68,15 @@ class MoveForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )  # fmt: skip
 
+    def __init__(self, *args: Any, issue: Issue, graph: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the transitions that leave the issue's step: the page offers these, the view takes these.
+        self.fields["step"].choices = [
+            (to_step, f"{graph.step(to_step)['name']} ({t['name']})")
+            for (from_step, to_step), t in graph.transitions.items()
+            if from_step == issue.step_id
+        ]
+
 
 class ForceForm(forms.Form):
     prefix = "force"
@@ -75,6 +84,12 @@ class ForceForm(forms.Form):
     reason = forms.CharField(
         label=gettext_lazy("Reason"), max_length=limits.TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+    def __init__(self, *args: Any, issue: Issue, graph: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["step"].choices = [("", "---------")] + [  # no step chosen until staff choose one
+            (step_id, step["name"]) for step_id, step in graph.steps.items() if step_id != issue.step_id
+        ]
 
 
 class NoteForm(forms.Form):
@@ -208,24 +223,16 @@ class IssueAdmin(ServiceAdmin):
 
     def _page_context(self, request: HttpRequest, issue: Issue) -> dict[str, Any]:
         graph = workflow_graph(issue.workflow)
-        allowed = [(to_step, t) for (from_step, to_step), t in graph.transitions.items() if from_step == issue.step_id]
-        move = MoveForm()
-        move.fields["step"].choices = [
-            (to_step, f"{graph.step(to_step)['name']} ({t['name']})") for to_step, t in allowed
-        ]
+        move = MoveForm(issue=issue, graph=graph)
         context: dict[str, Any] = {
             "timeline": issue_timeline(issue),
             "current_step": graph.step(issue.step_id),
-            "move_form": move if allowed else None,
+            "move_form": move if move.fields["step"].choices else None,
             "note_form": NoteForm(),
             "can_act": self.has_change_permission(request, issue),
         }
         if request.user.is_superuser:
-            force = ForceForm()
-            force.fields["step"].choices = [("", "---------")] + [  # no step chosen until staff choose one
-                (step_id, step["name"]) for step_id, step in graph.steps.items() if step_id != issue.step_id
-            ]
-            context["force_form"] = force
+            context["force_form"] = ForceForm(issue=issue, graph=graph)
         endpoints = WebhookEndpoint.objects.filter(integrator_id=issue.integrator_id).order_by("url")
         if endpoints:
             resend = ResendForm()
@@ -255,11 +262,7 @@ class IssueAdmin(ServiceAdmin):
 
     def move_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         issue = self._acting_on(request, object_id)
-        graph = workflow_graph(issue.workflow)
-        form = MoveForm(request.POST)
-        form.fields["step"].choices = [
-            (to_step, "") for (from_step, to_step) in graph.transitions if from_step == issue.step_id
-        ]
+        form = MoveForm(request.POST, issue=issue, graph=workflow_graph(issue.workflow))
         if not form.is_valid():
             return self._invalid(request, issue, form)
         return self._change_status(request, issue, form.cleaned_data["step"], form.cleaned_data["note"], force=False)
@@ -268,8 +271,7 @@ class IssueAdmin(ServiceAdmin):
         issue = self._acting_on(request, object_id)
         if not request.user.is_superuser:
             raise PermissionDenied
-        form = ForceForm(request.POST)
-        form.fields["step"].choices = [(step_id, "") for step_id in workflow_graph(issue.workflow).steps]
+        form = ForceForm(request.POST, issue=issue, graph=workflow_graph(issue.workflow))
         if not form.is_valid():
             return self._invalid(request, issue, form)
         return self._change_status(request, issue, form.cleaned_data["step"], form.cleaned_data["reason"], force=True)
