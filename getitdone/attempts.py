@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.http import HttpRequest, HttpResponse
+from django_redis.cache import RedisCache
 
 
 @dataclass(frozen=True)
@@ -30,17 +31,30 @@ class AttemptLimit:
         """Count an attempt before it is made (so a burst in parallel cannot pass the limit
         together); returns its counter and whether the limit is now exceeded."""
         key = self._key(ident, time.time())
-        cache.add(key, 0, timeout=self.window + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # the window ended between add and incr
-            cache.add(key, 1, timeout=self.window + 1)
-            count = 1
-        return key, count > self.limit
+        return key, count(key, timeout=self.window + 1) > self.limit
 
     def seconds_left(self) -> int:
         """Until this window ends, when the counts start again (a Retry-After)."""
         return max(1, int(self.window - time.time() % self.window))
+
+
+def count(key: str, *, timeout: int) -> int:
+    """Add one to the counter `key` (created at 0 with `timeout` when missing) and return it. On
+    Redis (django-redis, as CACHE_URL configures it) one round trip, SET NX then INCR in one
+    pipeline; elsewhere (the embedded locmem cache) Django's add and incr."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        cache.add(key, 0, timeout=timeout)
+        try:
+            return cache.incr(key)
+        except ValueError:  # the counter expired between add and incr
+            cache.add(key, 1, timeout=timeout)
+            return 1
+    stored = backend.make_key(key)  # as cache.get and cache.decr name it
+    pipe = backend.client.get_client(write=True).pipeline(transaction=False)
+    pipe.set(stored, 0, ex=timeout, nx=True)
+    pipe.incr(stored)
+    return pipe.execute()[1]
 
 
 def _give_back(key: str) -> None:

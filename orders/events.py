@@ -7,7 +7,7 @@ from orders.models import Issue, IssueFile, IssueNote
 from orders.representations import file_representation, issue_representation, timestamp
 from webhooks import catalogue
 from webhooks.models import Event
-from webhooks.services import publish
+from webhooks.services import Publication, publish, publish_many
 
 
 def issue_created(issue: Issue, children: list[Issue], *, command_id: str | None = None) -> Event:
@@ -15,21 +15,27 @@ def issue_created(issue: Issue, children: list[Issue], *, command_id: str | None
     return publish(issue.integrator, catalogue.ISSUE_CREATED, data, issue=issue)
 
 
-def issue_status_changed(
+def status_changed(
     issue: Issue,
-    children: list[Issue],
+    issue_data: dict[str, Any],
     *,
     previous_step_id: int,
     transition: dict[str, Any] | None,
     command_id: str | None = None,
-) -> Event:
+) -> Publication:
+    """An issue.status_changed event, given the issue's representation (the caller renders it
+    once, for this payload and its own response alike); published with the family's others."""
     data = {
-        "issue": issue_representation(issue, children),
+        "issue": issue_data,
         "previous_step": workflow_graph(issue.workflow).step(previous_step_id),
         "transition": transition,
         "command_id": command_id,
     }
-    return publish(issue.integrator, catalogue.ISSUE_STATUS_CHANGED, data, issue=issue)
+    return Publication(catalogue.ISSUE_STATUS_CHANGED, data, issue)
+
+
+def publish_family(issue: Issue, publications: list[Publication]) -> list[Event]:
+    return publish_many(issue.integrator, publications)
 
 
 def issue_file_attached(issue: Issue, children: list[Issue], file: IssueFile) -> Event:

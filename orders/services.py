@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
@@ -22,8 +22,9 @@ from fulfillment.models import Integrator
 from fulfillment.selectors import workflow_for
 from getitdone import limits
 from getitdone.errors import DomainError, InvalidInput, NotAllowed, NotFound, PayloadTooLarge, VersionConflict
-from orders import events
+from orders import events, selectors
 from orders.models import ActorType, FileKind, Issue, IssueFile, IssueNote, StatusChange
+from orders.representations import issue_representation
 from webhooks.models import Event
 from webhooks.services import validate_webhook_url
 
@@ -98,6 +99,12 @@ class StatusChanged:
     changed: bool
     warnings: list[dict[str, str]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    issue_data: dict[str, Any] | None = None  # the representation the event carries, when one was published
+
+    def representation(self) -> dict[str, Any]:
+        """The issue as integrators see it: the event's copy when there is one, so a change is
+        rendered once."""
+        return self.issue_data if self.issue_data is not None else issue_representation(self.issue, self.children)
 
 
 def _resolve_step(graph: WorkflowGraph, status: str | None, *, field_name: str) -> int:
@@ -198,28 +205,51 @@ def _lock_family(issue: Issue | IssueRef) -> tuple[Issue, list[Issue]]:
     changes to one family serialize here (the second sees the first's result) and never
     deadlock later. Children share their root's client_issue_id, so a ref finds the family too.
     """
-    family = Issue.objects.select_for_update(of=("self",)).select_related("workflow", "integrator")
     if isinstance(issue, IssueRef):
-        family = family.filter(integrator=issue.integrator, client_issue_id=issue.client_issue_id)
+        rows = selectors.issue_family(integrator=issue.integrator, client_issue_id=issue.client_issue_id, lock=True)
     else:
-        family = family.filter(Q(pk=issue.pk) | Q(parent_id=issue.pk))
-    rows = list(family.order_by("id"))
+        family = Issue.objects.select_for_update(of=("self",)).select_related("workflow", "integrator")
+        rows = list(family.filter(Q(pk=issue.pk) | Q(parent_id=issue.pk)).order_by("id"))
     root = next((r for r in rows if r.parent_id is None), None)
     if root is None:
         raise NotFound(f"No issue {issue.client_issue_id!r}.", field="client_issue_id")
     return root, [r for r in rows if r.parent_id == root.pk]
 
 
-def _move(issue: Issue, *, to_step_id: int, transition: dict[str, Any] | None, actor: Actor, note: str) -> int:
-    """Move one issue and record it; `transition` None: forced past the workflow's transitions."""
+@dataclass(frozen=True)
+class _Move:
+    issue: Issue  # already at its new step
+    previous_step_id: int
+    transition: dict[str, Any] | None  # None: forced past the workflow's transitions
+
+
+def _move(issue: Issue, *, to_step_id: int, transition: dict[str, Any] | None) -> _Move:
     previous = issue.step_id
     issue.step_id = to_step_id
-    issue.version += 1
-    issue.step_entered_at = timezone.now()
-    issue.save(update_fields=["step", "version", "step_entered_at", "updated_at"])
-    transition_id = transition["id"] if transition else None
-    _record(issue, from_step_id=previous, transition_id=transition_id, actor=actor, note=note, forced=not transition)
-    return previous
+    return _Move(issue, previous, transition)
+
+
+def _write_moves(moves: list[_Move], *, actor: Actor, note: str) -> None:
+    """Save a family's moves (the caller holds their row locks): one UPDATE per target step and
+    one INSERT for their history, however many children moved."""
+    now = timezone.now()
+    targets: dict[int, list[int]] = {}
+    for move in moves:
+        move.issue.version += 1
+        move.issue.step_entered_at = move.issue.updated_at = now
+        targets.setdefault(move.issue.step_id, []).append(move.issue.pk)
+    for step_id, ids in targets.items():
+        Issue.objects.filter(pk__in=ids).update(
+            step_id=step_id, version=F("version") + 1, step_entered_at=now, updated_at=now
+        )
+    StatusChange.objects.bulk_create(
+        StatusChange(
+            issue=move.issue, from_step_id=move.previous_step_id, to_step_id=move.issue.step_id,
+            transition_id=move.transition["id"] if move.transition else None, actor_type=actor.type,
+            actor_id=actor.id, note=note, forced=not move.transition,
+        )
+        for move in moves
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -284,8 +314,7 @@ def _change_status(
         current, wanted = graph.values[issue.step_id], graph.values[target]
         raise NotAllowed(f"No transition from {current} to {wanted}.", code="transition_not_allowed", field="status")
 
-    previous = _move(issue, to_step_id=target, transition=transition, actor=actor, note=note)
-    moved: list[tuple[Issue, int, dict[str, Any]]] = []
+    moves = [_move(issue, to_step_id=target, transition=transition)]
     warnings = []
     target_value = graph.values[target]
     for child in children:
@@ -298,22 +327,23 @@ def _change_status(
         elif (child_transition := child_graph.transition(child.step_id, child_target)) is None and not force:
             reason = f"no transition from {child_graph.values[child.step_id]} to {target_value}"
         else:
-            child_previous = _move(child, to_step_id=child_target, transition=child_transition, actor=actor, note=note)
-            moved.append((child, child_previous, child_transition))
+            moves.append(_move(child, to_step_id=child_target, transition=child_transition))
             continue
         warnings.append({"code": "child_not_moved", "field": "children", "value": f"{child.pk}: {reason}"})
 
-    published = [
-        events.issue_status_changed(
-            issue, children, previous_step_id=previous, transition=transition, command_id=command_id
-        )
-    ]
-    for child, child_previous, child_transition in moved:
-        published.append(
-            events.issue_status_changed(
-                child, [], previous_step_id=child_previous, transition=child_transition, command_id=command_id
+    _write_moves(moves, actor=actor, note=note)
+    issue_data = issue_representation(issue, children)
+    published = events.publish_family(
+        issue,
+        [
+            events.status_changed(
+                move.issue, issue_data if move.issue is issue else issue_representation(move.issue, []),
+                previous_step_id=move.previous_step_id, transition=move.transition, command_id=command_id,
             )
-        )
+            for move in moves
+        ],
+    )  # fmt: skip
+    previous = moves[0].previous_step_id
     logger.info(
         "issue %s moved %s -> %s%s by %s:%s (%s children moved, %s not)",
         issue.pk,
@@ -322,10 +352,12 @@ def _change_status(
         "" if transition else " (forced)",
         actor.type,
         actor.id,
-        len(moved),
+        len(moves) - 1,
         len(warnings),
     )
-    return StatusChanged(issue=issue, children=children, changed=True, warnings=warnings, events=published)
+    return StatusChanged(
+        issue=issue, children=children, changed=True, warnings=warnings, events=published, issue_data=issue_data
+    )
 
 
 def _sniff(head: bytes, name: str) -> str:

@@ -3,6 +3,7 @@
 import logging
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -71,6 +72,15 @@ def wake_drain(*, force: bool = False) -> None:
         logger.warning("could not wake a delivery drain (%s); the sweep will", exc)
 
 
+@dataclass(frozen=True)
+class Publication:
+    """One event to publish: its type, its data and the issue it is about (if any)."""
+
+    type: str
+    data: dict[str, Any]
+    issue: Any = None
+
+
 def publish(
     integrator: Integrator,
     type: str,
@@ -81,38 +91,51 @@ def publish(
 ) -> Event:
     """Record an event, and a Delivery for each URL that wants it, in the caller's transaction
     (the outbox): they exist iff the change does. Workers are woken after commit."""
-    if type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {type!r}")
+    return publish_many(integrator, [Publication(type, data, issue)], only_endpoint=only_endpoint)[0]
+
+
+def publish_many(
+    integrator: Integrator, publications: list[Publication], *, only_endpoint: WebhookEndpoint | None = None
+) -> list[Event]:
+    """`publish` for several events of one change (an issue and the children that moved with
+    it), in order, with one statement each for the events, the endpoints and the deliveries."""
+    for publication in publications:
+        if publication.type not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {publication.type!r}")
     if not connection.in_atomic_block:
         raise RuntimeError("publish() must run inside the transaction of the change it records")
-    event = Event.objects.create(
-        integrator=integrator,
-        type=type,
-        # PostgreSQL stamps the sequence at commit (see EventSequence); other databases now.
-        sequence=None if connection.vendor == "postgresql" else _next_sequence(integrator.pk),
-        api_version=settings.API_VERSION,
-        data=data,
-        issue=issue,
-    )
-    now = timezone.now()
-    if only_endpoint is not None:
-        targets = [(only_endpoint, only_endpoint.url)]
-    else:
-        endpoints = WebhookEndpoint.objects.filter(integrator=integrator, is_active=True)
-        targets = [(e, e.url) for e in endpoints if e.wants(type)]
-        if issue is not None and issue.webhook_url:
-            targets.append((None, issue.webhook_url))
-    deliveries = Delivery.objects.bulk_create(
-        Delivery(
-            event=event, integrator=integrator, endpoint=e, url=url, next_attempt_at=now,
-            readiness=readiness_for(e),  # a test event to a disabled endpoint waits for it
+    # PostgreSQL stamps the sequence at commit, in insert order (see EventSequence); other
+    # databases now.
+    stamped_at_commit = connection.vendor == "postgresql"
+    events = Event.objects.bulk_create(
+        Event(
+            integrator=integrator, type=p.type, api_version=settings.API_VERSION, data=p.data, issue=p.issue,
+            sequence=None if stamped_at_commit else _next_sequence(integrator.pk),
         )
-        for e, url in targets
+        for p in publications
     )  # fmt: skip
+    if only_endpoint is not None:
+        endpoints = [only_endpoint]
+    else:
+        endpoints = list(WebhookEndpoint.objects.filter(integrator=integrator, is_active=True))
+    now = timezone.now()
+    deliveries = []
+    for event, publication in zip(events, publications, strict=True):
+        targets = [(e, e.url) for e in endpoints if only_endpoint is not None or e.wants(event.type)]
+        if only_endpoint is None and publication.issue is not None and publication.issue.webhook_url:
+            targets.append((None, publication.issue.webhook_url))
+        deliveries.extend(
+            Delivery(
+                event=event, integrator=integrator, endpoint=e, url=url, next_attempt_at=now,
+                readiness=readiness_for(e),  # a test event to a disabled endpoint waits for it
+            )
+            for e, url in targets
+        )  # fmt: skip
+        logger.info("event %s %s for integrator %s (%s deliveries)", event.id, event.type, integrator.pk, len(targets))
     if deliveries:
+        Delivery.objects.bulk_create(deliveries)
         transaction.on_commit(wake_drain)
-    logger.info("event %s %s for integrator %s (%s deliveries)", event.id, type, integrator.pk, len(deliveries))
-    return event
+    return events
 
 
 def events_prune(*, older_than_days: int | None = None) -> int:

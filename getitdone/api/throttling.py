@@ -1,41 +1,44 @@
-"""Per-integrator rate limit, counted in the shared cache (Redis in production).
+"""Per-integrator rate limit, counted in fixed windows of the shared cache (Redis in production:
+one round trip a request), so the limit holds across every web process.
 
 Besides refusing with 429, it leaves the numbers on the request so that every authenticated
-response carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
+response carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until
+the window ends and the count starts again).
 """
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+from getitdone import attempts
 
 
 @dataclass(frozen=True)
 class RateLimitState:
     limit: int
     remaining: int
-    reset: int  # seconds until a slot frees up
+    reset: int  # seconds until the window ends
 
 
-class IntegratorRateThrottle(SimpleRateThrottle):
-    scope = "integrator"
-
-    def get_rate(self) -> str:
-        # Read per request, not at import, so the setting can change under tests and reloads.
-        return settings.API_RATE_LIMIT
-
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
-        if request.user is None or request.auth is None:
-            return None
-        return f"throttle:integrator:{request.user.pk}"
+class IntegratorRateThrottle(BaseThrottle):
+    def __init__(self) -> None:
+        self.reset = 0
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        allowed = super().allow_request(request, view)
-        if self.key is not None:
-            remaining = max(self.num_requests - len(self.history), 0)
-            reset = self.duration - (self.now - self.history[-1]) if self.history else self.duration
-            request._request.ratelimit = RateLimitState(self.num_requests, remaining, max(math.ceil(reset), 0))
-        return allowed
+        if request.user is None or request.auth is None:
+            return True
+        # Read per request, not at import, so the setting can change under tests and reloads.
+        limit, window = SimpleRateThrottle.parse_rate(None, settings.API_RATE_LIMIT)
+        now = time.time()
+        count = attempts.count(f"throttle:integrator:{request.user.pk}:{int(now // window)}", timeout=window + 1)
+        self.reset = max(math.ceil(window - now % window), 1)
+        request._request.ratelimit = RateLimitState(limit, max(limit - count, 0), self.reset)
+        return count <= limit
+
+    def wait(self) -> float:
+        return self.reset

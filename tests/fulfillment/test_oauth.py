@@ -145,7 +145,9 @@ def test_token_is_stored_so_it_can_be_revoked(api_client, integrator):
         "/oauth/revoke_token/", {"token": token, "client_id": c.client_id, "client_secret": c.client_secret}
     )
     assert response.status_code == 200
-    assert client.get("/api/test/probe").status_code == 401
+    refused = client.get("/api/test/probe")
+    assert refused.status_code == 401
+    assert 'error="invalid_token"' in refused["WWW-Authenticate"]
 
 
 def test_introspection(api_client, integrator):
@@ -161,7 +163,9 @@ def test_introspection(api_client, integrator):
 def test_expired_token_is_401(integrator):
     client = client_for(integrator)
     AccessToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
-    assert client.get("/api/test/probe").status_code == 401
+    refused = client.get("/api/test/probe")
+    assert refused.status_code == 401
+    assert 'error_description="The access token has expired."' in refused["WWW-Authenticate"]
 
 
 def test_disabled_integrator_gets_no_token_and_its_tokens_get_403(api_client, integrator):

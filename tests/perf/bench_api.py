@@ -129,8 +129,17 @@ def serve(env: dict[str, str], wsgi: str, settings_module: str) -> tuple[subproc
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(url: str, token: str, *, script: str | None = None) -> dict[str, float]:
-    command = ["wrk", "-t2", "-c8", f"-d{SECONDS}s", "--latency", "-H", f"Authorization: Bearer {token}",
+def token(base: str, client_id: str, client_secret: str) -> str:
+    answer = requests.post(
+        f"{base}/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret},
+        timeout=10,
+    )
+    return answer.json()["access_token"]
+
+
+def wrk(url: str, token: str, *, script: str | None = None, seconds: int = SECONDS) -> dict[str, float]:
+    command = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {token}",
                "-H", "Content-Type: application/json"]  # fmt: skip
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         if script:
@@ -168,12 +177,7 @@ def main() -> None:
         servers.append(ours)
         floor, floor_base = serve(env, "tests.perf.floor.wsgi:application", "tests.perf.floor.settings")
         servers.append(floor)
-        answer = requests.post(
-            f"{ours_base}/oauth/token",
-            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret},
-            timeout=10,
-        )
-        token = answer.json()["access_token"]
+        bearer = token(ours_base, client_id, client_secret)
         rows = {
             "trivial DRF GET (no database)": (f"{floor_base}/trivial", None),
             "floor read": (f"{floor_base}/floor/issues/", script("GET", "/floor/issues/")),
@@ -194,7 +198,7 @@ def main() -> None:
             for name, (url, lua) in rows.items():
                 if lua and "PUT" in lua:
                     reset_steps()
-                runs[name].append(wrk(url, token, script=lua))
+                runs[name].append(wrk(url, bearer, script=lua))
     finally:
         stop(servers)
 
