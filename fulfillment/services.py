@@ -168,7 +168,7 @@ RETRY_AFTER_MAX = 86400  # a day: clients give up on longer waits anyway
 @transaction.atomic
 def maintenance_set(*, enabled: bool, message: str, retry_after: int) -> MaintenanceMode:
     """Flip the maintenance switch (API.md §1: 503 with Retry-After on the API and the token
-    endpoint). Every process sees it within selectors.MAINTENANCE_CACHE_SECONDS. 422 on
+    endpoint). Every process sees it within two seconds (fulfillment.selectors). 422 on
     `retry_after` outside 1 s to a day, on `message` over its length."""
     if not 1 <= retry_after <= RETRY_AFTER_MAX:
         refusal = _("Retry-After is 1 to %(max)s seconds.") % {"max": RETRY_AFTER_MAX}

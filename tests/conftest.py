@@ -7,8 +7,12 @@ from tests.factories import IntegratorFactory
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    # Throttle counters and the maintenance flag live in Redis; each test starts clean.
+    # Throttle counters and the maintenance flag live in Redis (the flag also for a second in
+    # each process); each test starts clean.
+    from fulfillment.selectors import forget_maintenance_state
+
     cache.clear()
+    forget_maintenance_state()
     yield
 
 
