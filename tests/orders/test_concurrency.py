@@ -95,7 +95,7 @@ def test_poller_never_skips_an_event_committed_late(delivery):
             while True:
                 done = stop.is_set()
                 page = event_feed(integrator=integrator, after=after, limit=7)
-                seen.extend(e.sequence for e in page.results)
+                seen.extend(e["sequence"] for e in page.results)
                 after = page.next_after
                 if done and not page.has_more:
                     break

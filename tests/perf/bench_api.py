@@ -1,10 +1,11 @@
 """API hot paths against their floors (issue 14), measured from outside with wrk.
 
 Our app and the floor app (tests/perf/floor: the same work in raw SQL inside a tiny Django/DRF
-app) are served by gunicorn with the Procfile's web settings, over 3,000 issues (each with a
-child) in a database of their own. Each row runs wrk (2 threads, 8 connections, BENCH_SECONDS
-each); a floor and our endpoint run side by side, in 3 alternating rounds, and the ratio is the
-median of the rounds' ratios (req/s ours / req/s floor), so the machine's speed cancels out.
+app) are served by gunicorn with the Procfile's web settings, over 3,000 issues with a child
+each and 3,000 without (see seed) in a database of their own. Each row runs wrk (2 threads,
+8 connections, BENCH_SECONDS each); a floor and our endpoint run side by side, in 3
+alternating rounds, and the ratio is the median of the rounds' ratios (req/s ours / req/s
+floor), so the machine's speed cancels out.
 A run is saved as JSON under var/bench/ and compared with the previous one.
 
     make bench            # every benchmark
@@ -59,13 +60,15 @@ function request()
   %(body)s
 end
 """
-_GET = 'return wrk.format("GET", "%(path)s" .. "B-" .. n)'
+_GET = 'return wrk.format("GET", "%(path)s" .. "%(prefix)s" .. n)'
 # nil headers: wrk's own (-H), which a table given here would replace.
-_PUT = 'return wrk.format("PUT", "%(path)s" .. "B-" .. n, nil, \'{"status": "\' .. target .. \'"}\')'
+_PUT = 'return wrk.format("PUT", "%(path)s" .. "%(prefix)s" .. n, nil, \'{"status": "\' .. target .. \'"}\')'
 
 
 def seed(integrator_name: str = "bench") -> tuple[str, str]:
-    """The bench workflow (A ⇄ B), an integrator and ISSUES issues with a child each."""
+    """The bench workflow (A ⇄ B), an integrator, ISSUES issues with a child each (B-n) and
+    ISSUES without (W-n): the floor write moves one issue, so the PUT row it is compared with
+    moves W-n; moving B-n (its child follows: twice the writes) is a row of its own."""
     import django
 
     django.setup()
@@ -86,6 +89,10 @@ def seed(integrator_name: str = "bench") -> tuple[str, str]:
             integrator=credentials.integrator, client_issue_id=f"B-{n}", actor=Actor.system(), workflow="bench",
             details={"customer": {"name": f"Cliente {n}"}, "items": [{"sku": "X", "qty": 1}]},
             children=[ChildSpec(details={"box": 1})],
+        )  # fmt: skip
+        issue_create(
+            integrator=credentials.integrator, client_issue_id=f"W-{n}", actor=Actor.system(), workflow="bench",
+            details={"customer": {"name": f"Cliente {n}"}, "items": [{"sku": "X", "qty": 1}]},
         )  # fmt: skip
     return credentials.client_id, credentials.client_secret
 
@@ -163,8 +170,8 @@ def wrk(url: str, token: str, *, script: str | None = None, seconds: int = SECON
             "p99": latency["99"], "non_2xx": failed}  # fmt: skip
 
 
-def script(kind: str, path: str) -> str:
-    body = (_GET if kind == "GET" else _PUT) % {"path": path}
+def script(kind: str, path: str, prefix: str = "B-") -> str:
+    body = (_GET if kind == "GET" else _PUT) % {"path": path, "prefix": prefix}
     return _LUA % {"issues": ISSUES, "body": body}
 
 
@@ -182,8 +189,12 @@ def main() -> None:
             "trivial DRF GET (no database)": (f"{floor_base}/trivial", None),
             "floor read": (f"{floor_base}/floor/issues/", script("GET", "/floor/issues/")),
             "GET /api/issues/{id}": (f"{ours_base}/api/issues/", script("GET", "/api/issues/")),
-            "floor write": (f"{floor_base}/floor/issues/status/", script("PUT", "/floor/issues/status/")),
-            "PUT /api/issues/status/{id}": (f"{ours_base}/api/issues/status/", script("PUT", "/api/issues/status/")),
+            "floor write": (f"{floor_base}/floor/issues/status/", script("PUT", "/floor/issues/status/", "W-")),
+            "PUT /api/issues/status/{id}": (
+                f"{ours_base}/api/issues/status/",
+                script("PUT", "/api/issues/status/", "W-"),
+            ),
+            "PUT status, the child follows": (f"{ours_base}/api/issues/status/", script("PUT", "/api/issues/status/")),
             "floor poll": (f"{floor_base}/floor/events?after=100&limit=100", None),
             "GET /api/events?after=…&limit=100": (f"{ours_base}/api/events?after=100&limit=100", None),
             "GET /api/issues?limit=50": (f"{ours_base}/api/issues?limit=50", None),

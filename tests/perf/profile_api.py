@@ -2,7 +2,7 @@
 one row of the API bench (tests/perf/bench_api.py), then the samples are summed by stage.
 
     .venv/bin/python tests/perf/profile_api.py get     # GET /api/issues/{id}
-    .venv/bin/python tests/perf/profile_api.py put     # PUT /api/issues/status/{id}
+    .venv/bin/python tests/perf/profile_api.py put     # PUT /api/issues/status/{id} (an issue without children)
     .venv/bin/python tests/perf/profile_api.py poll    # GET /api/events?after=…&limit=100
 
 (with make test's environment, as `make bench` sets it; PROFILE_SECONDS, default 15). The
@@ -56,7 +56,7 @@ def profile(row: str, seconds: int) -> Path:
         token = bench_api.token(base, client_id, client_secret)
         url, lua = {
             "get": (f"{base}/api/issues/", bench_api.script("GET", "/api/issues/")),
-            "put": (f"{base}/api/issues/status/", bench_api.script("PUT", "/api/issues/status/")),
+            "put": (f"{base}/api/issues/status/", bench_api.script("PUT", "/api/issues/status/", "W-")),
             "poll": (f"{base}/api/events?after=100&limit=100", None),
         }[row]
         bench_api.wrk(url, token, script=lua, seconds=3)  # warm up: imports, caches, connections

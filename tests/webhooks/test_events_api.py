@@ -59,3 +59,15 @@ def test_prune_removes_only_events_past_retention(auth_client, delivery):
     Event.objects.filter(data__issue__client_issue_id="old").update(created_at=timezone.now() - timedelta(days=31))
     assert prune_events() == 1
     assert list(Event.objects.values_list("data__issue__client_issue_id", flat=True)) == ["new"]
+
+
+def test_feed_data_is_the_stored_json_as_valid_javascript(auth_client, delivery):
+    details = {"note": "línea\u2028dos\u2029tres", "quote": 'say "hi" \\ bye', "n": [1, 2.5, None, True]}
+    auth_client.post("/api/issues", {"client_issue_id": "raw", "details": details}, format="json")
+    issue = auth_client.get("/api/issues/raw").json()["data"]
+    for accept in ("application/json", "application/json; indent=2"):
+        response = auth_client.get("/api/events?limit=1", HTTP_ACCEPT=accept)
+        assert "\u2028".encode() not in response.content and b"\\u2028" in response.content
+        (event,) = response.json()["data"]["results"]
+        assert event["data"]["issue"] == issue
+        assert event == auth_client.get(f"/api/events/{event['id']}").json()["data"]

@@ -29,7 +29,7 @@ class EventFeedApi(APIView):
         page = selectors.event_feed(integrator=request.user, **params.validated_data)
         return Response(
             {
-                "results": [e.representation() for e in page.results],
+                "results": page.results,
                 "next_after": page.next_after,
                 "has_more": page.has_more,
             }
