@@ -1,5 +1,6 @@
 """Reads of the event log: the polling feed."""
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,9 +49,7 @@ _CREATED_AT = Event._meta.get_field("created_at")
 
 
 def _aware(value: Any) -> datetime:
-    """created_at as the ORM would load it (SQLite hands back text)."""
-    if isinstance(value, datetime):
-        return value
+    """created_at as the ORM would load it (SQLite's driver hands back a naive datetime)."""
     column = _CREATED_AT.get_col(Event._meta.db_table)
     for convert in connection.ops.get_db_converters(column):
         value = convert(value, column, connection)
@@ -59,6 +58,21 @@ def _aware(value: Any) -> datetime:
 
 def event_get(*, integrator: Integrator, event_id: str) -> Event | None:
     return Event.objects.filter(integrator=integrator, pk=event_id).first()
+
+
+@functools.cache
+def _endpoints_query() -> tuple[str, rows.Columns]:
+    columns = rows.Columns(WebhookEndpoint, "e", only=["id", "integrator_id", "url", "event_types", "is_active"])
+    table = WebhookEndpoint._meta.db_table
+    sql = f"SELECT {columns.sql} FROM {table} e WHERE e.integrator_id = %s AND e.is_active = %s"
+    return sql, columns
+
+
+def active_endpoints(*, integrator: Integrator) -> list[WebhookEndpoint]:
+    """The integrator's enabled endpoints, for a publish on every status change: what a delivery
+    needs of each (url, event types), its other fields deferred and its secret not decrypted."""
+    sql, columns = _endpoints_query()
+    return [columns.load(row) for row in rows.fetch(sql, [integrator.pk, True])]
 
 
 def webhook_get(*, integrator: Integrator, webhook_id: int) -> WebhookEndpoint:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from fulfillment.models import Integrator
 from getitdone import limits
 from getitdone.errors import InvalidInput, NotAllowed
-from webhooks import addresses, catalogue, signing
+from webhooks import addresses, catalogue, selectors, signing
 from webhooks.catalogue import EVENT_TYPES
 from webhooks.models import (
     Delivery,
@@ -114,10 +114,7 @@ def publish_many(
         )
         for p in publications
     )  # fmt: skip
-    if only_endpoint is not None:
-        endpoints = [only_endpoint]
-    else:
-        endpoints = list(WebhookEndpoint.objects.filter(integrator=integrator, is_active=True))
+    endpoints = [only_endpoint] if only_endpoint else selectors.active_endpoints(integrator=integrator)
     now = timezone.now()
     deliveries = []
     for event, publication in zip(events, publications, strict=True):
