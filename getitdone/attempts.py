@@ -41,7 +41,7 @@ class AttemptLimit:
 def count(key: str, *, timeout: int) -> int:
     """Add one to the counter `key` (created at 0 with `timeout` when missing) and return it. On
     Redis (django-redis, as CACHE_URL configures it) one round trip, SET NX then INCR in one
-    pipeline; elsewhere (the embedded locmem cache) Django's add and incr."""
+    transaction; elsewhere (the embedded locmem cache) Django's add and incr."""
     backend = caches["default"]
     if not isinstance(backend, RedisCache):
         cache.add(key, 0, timeout=timeout)
@@ -51,7 +51,8 @@ def count(key: str, *, timeout: int) -> int:
             cache.add(key, 1, timeout=timeout)
             return 1
     stored = backend.make_key(key)  # as cache.get and cache.decr name it
-    pipe = backend.client.get_client(write=True).pipeline(transaction=False)
+    # MULTI/EXEC: the counter cannot expire between the two, and INCR leave it without a TTL.
+    pipe = backend.client.get_client(write=True).pipeline(transaction=True)
     pipe.set(stored, 0, ex=timeout, nx=True)
     pipe.incr(stored)
     return pipe.execute()[1]

@@ -12,7 +12,7 @@ import filetype
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import get_valid_filename
@@ -238,12 +238,13 @@ def _write_moves(moves: list[_Move], *, actor: Actor, note: str) -> None:
         move.issue.version += 1
         move.issue.step_entered_at = move.issue.updated_at = now
         targets.setdefault(move.issue.step_id, []).append(move.issue.pk)
+    stored_now = connection.ops.adapt_datetimefield_value(now)  # as the ORM writes it (SQLite: text)
     for step_id, ids in targets.items():
         # Written out: the queryset's compiling cost more than the UPDATE (getitdone/rows.py).
         rows.execute(
             f"UPDATE {Issue._meta.db_table} SET step_id = %s, version = version + 1, step_entered_at = %s,"
             f" updated_at = %s WHERE id IN ({', '.join(['%s'] * len(ids))})",
-            [step_id, now, now, *ids],
+            [step_id, stored_now, stored_now, *ids],
         )
     StatusChange.objects.bulk_create(
         StatusChange(

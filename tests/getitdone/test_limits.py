@@ -28,6 +28,32 @@ def test_rate_limit_hit_is_429_with_retry_after(auth_client, settings):
     assert response["RateLimit-Remaining"] == "0"
 
 
+class _Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+def test_rate_limit_holds_in_any_window_not_per_minute_of_the_clock(auth_client, settings, monkeypatch):
+    """A sliding window: a burst at the end of one clock minute leaves none for the start of the
+    next, and a slot frees when its request is a window old."""
+    from getitdone.api import throttling
+
+    settings.API_RATE_LIMIT = "5/min"
+    clock = _Clock(1_800_000_059.5)  # half a second before a minute of the clock ends
+    monkeypatch.setattr(throttling, "time", clock)
+    assert [auth_client.get("/api/test/probe").status_code for _ in range(5)] == [200] * 5
+    clock.now += 1.0  # into the next clock minute
+    refused = auth_client.get("/api/test/probe")
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "59" and refused["RateLimit-Remaining"] == "0"
+    clock.now += 59.0  # the burst is a window old: all five slots free
+    freed = auth_client.get("/api/test/probe")
+    assert freed.status_code == 200 and freed["RateLimit-Remaining"] == "4"
+
+
 def test_rate_limit_is_per_integrator(auth_client, other_integrator, settings):
     from tests.conftest import client_for
 

@@ -3,7 +3,8 @@ events, filled with SQL (generate_series), not through the API.
 
 Our app is served as bench_api serves it (the Procfile's gunicorn) over the bench's issues; the
 filler rows belong to the same integrator, so every query of the bench integrator walks indexes
-of the full size. The PUT row moves the bench's issues without children; the poll row reads the
+of the full size (the filler issues are in a workflow of their own). The PUT row moves the
+bench's issues without children; the poll row reads the
 newest 100 events (`after` = the last sequence - 100), where a poller that keeps up reads. Each
 size runs the two rows in 3 alternating rounds; the table prints the median p99 at each size
 and its growth (target ≤ 1.5×). Env: BENCH_SCALE_SIZES ("10000,1000000"), BENCH_SECONDS,
@@ -38,7 +39,7 @@ FROM generate_series(%(start)s, %(stop)s) AS n
 """
 _FILL_EVENTS = """
 INSERT INTO webhooks_event (id, integrator_id, type, sequence, api_version, data, issue_id, created_at)
-SELECT 'evt_fill_' || n, %(integrator)s, 'issue.updated', %(base)s + n, '1',
+SELECT 'evt_fill_' || (%(base)s + n), %(integrator)s, 'issue.updated', %(base)s + n, '1',
        jsonb_build_object('issue', jsonb_build_object('id', n, 'client_issue_id', 'F-' || n), 'changed', '[]'::jsonb),
        NULL, now()
 FROM generate_series(%(start)s, %(stop)s) AS n
@@ -49,12 +50,18 @@ def fill_to(size: int) -> int:
     """Issues and events each up to `size` rows; returns the integrator's last sequence."""
     from django.db import connection
 
-    from fulfillment.models import Integrator, Workflow
+    from fulfillment.models import Integrator, Step, StepCategory, Workflow
     from orders.models import Issue
     from webhooks.models import Event, EventSequence
 
     integrator = Integrator.objects.get(name="bench")
-    workflow = Workflow.objects.get(code="bench")
+    # The fillers' own workflow: bench_api.reset_steps, before each PUT round, touches the hot set only.
+    workflow, _ = Workflow.objects.get_or_create(code="filler", defaults={"name": "Filler"})
+    if workflow.initial_step_id is None:
+        workflow.initial_step = Step.objects.create(
+            workflow=workflow, name="F", value="F", category=StepCategory.TO_DO, position=0
+        )
+        workflow.save()
     with connection.cursor() as cursor:
         issues = Issue.objects.count()
         if issues < size:

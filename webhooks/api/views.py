@@ -42,7 +42,7 @@ class EventDetailApi(APIView):
         event = selectors.event_get(integrator=request.user, event_id=event_id)
         if event is None:
             raise NotFound("No such event.")
-        return Response(event.representation())
+        return Response(event)
 
 
 class WebhookListCreateApi(APIView):
