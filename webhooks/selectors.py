@@ -1,11 +1,12 @@
 """Reads of the event log: the polling feed."""
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 
 from fulfillment.models import Integrator
@@ -32,9 +33,9 @@ _EVENT_SQL = (
 )
 
 
-def _event(row: tuple[Any, ...]) -> dict[str, Any]:
+def _event(row: tuple[Any, ...], aware: Callable[[Any], datetime]) -> dict[str, Any]:
     event_id, kind, created_at, sequence, api_version, data = row
-    return event_representation(event_id, kind, _aware(created_at), sequence, api_version, RawJSON(data))
+    return event_representation(event_id, kind, aware(created_at), sequence, api_version, RawJSON(data))
 
 
 def event_feed(*, integrator: Integrator, after: int = 0, limit: int = 100, type: str | None = None) -> EventPage:
@@ -48,23 +49,30 @@ def event_feed(*, integrator: Integrator, after: int = 0, limit: int = 100, type
     has_more = len(found) > limit
     found = found[:limit]
     next_after = found[-1][3] if found else after
-    return EventPage(results=[_event(row) for row in found], next_after=next_after, has_more=has_more)
+    aware = _created_at_loader()
+    return EventPage(results=[_event(row, aware) for row in found], next_after=next_after, has_more=has_more)
 
 
 def event_get(*, integrator: Integrator, event_id: str) -> dict[str, Any] | None:
     found = rows.fetch(_EVENT_SQL + " AND id = %s", [integrator.pk, event_id])
-    return _event(found[0]) if found else None
+    return _event(found[0], _created_at_loader()) if found else None
 
 
-_CREATED_AT = Event._meta.get_field("created_at")
+def _created_at_loader() -> Callable[[Any], datetime]:
+    """created_at as the ORM would load it: as it comes on PostgreSQL; through the backend's
+    converters elsewhere (SQLite's driver hands back a naive datetime)."""
+    column = Event._meta.get_field("created_at").get_col(Event._meta.db_table)
+    db = connections[DEFAULT_DB_ALIAS]
+    converters = db.ops.get_db_converters(column)
+    if not converters:
+        return lambda value: value
 
+    def load(value: Any) -> datetime:
+        for convert in converters:
+            value = convert(value, column, db)
+        return value
 
-def _aware(value: Any) -> datetime:
-    """created_at as the ORM would load it (SQLite's driver hands back a naive datetime)."""
-    column = _CREATED_AT.get_col(Event._meta.db_table)
-    for convert in connection.ops.get_db_converters(column):
-        value = convert(value, column, connection)
-    return value
+    return load
 
 
 @functools.cache

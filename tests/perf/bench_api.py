@@ -94,6 +94,10 @@ def seed(integrator_name: str = "bench") -> tuple[str, str]:
             integrator=credentials.integrator, client_issue_id=f"W-{n}", actor=Actor.system(), workflow="bench",
             details={"customer": {"name": f"Cliente {n}"}, "items": [{"sku": "X", "qty": 1}]},
         )  # fmt: skip
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # plans as on a live database, not on tables autovacuum has not seen yet
     return credentials.client_id, credentials.client_secret
 
 
