@@ -244,6 +244,7 @@ def _claim(integrator_id: int, issue_key: str, token: str, *, limit: int, first_
             mine.filter(status__in=[CommandStatus.QUEUED, CommandStatus.RUNNING])
             .select_for_update(of=("self",))  # the commands, never their integrator's row
             .select_related("integrator")
+            .defer("integrator__webhook_secret")  # encrypted, and no command needs it: not decrypted
             .order_by("pk")[:limit]
         )
         runnable = list(takewhile(lambda command: command.status == CommandStatus.QUEUED, head))
