@@ -87,3 +87,17 @@ def test_maintenance_switch_in_admin_gives_503_and_back(auth_client):
 def test_health_stays_up_during_maintenance(api_client, settings):
     settings.MAINTENANCE_MODE = True
     assert api_client.get("/healthz").status_code == 200
+
+
+def test_rate_limit_without_redis_counts_in_the_local_cache(auth_client, settings):
+    """`make run` with no environment has a per-process locmem cache: the same limit and headers."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "limits"}}
+    settings.API_RATE_LIMIT = "2/min"
+    from django.core.cache import caches
+    from django_redis.cache import RedisCache
+
+    assert not isinstance(caches["default"], RedisCache)
+    answers = [auth_client.get("/api/test/probe") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert [a["RateLimit-Remaining"] for a in answers] == ["1", "0", "0"]
+    assert 0 < int(answers[2]["Retry-After"]) <= 60
