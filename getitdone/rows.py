@@ -32,14 +32,18 @@ class Columns:
     def __len__(self) -> int:
         return len(self.fields)
 
-    def load(self, row: Sequence[Any], start: int = 0) -> Model:
-        """The instance whose columns start at row[start]."""
+    def values(self, row: Sequence[Any], start: int = 0) -> list[Any]:
+        """The values of the columns that start at row[start], as the ORM would load them."""
         values = list(row[start : start + len(self.fields)])
         for index, converters, column in self._field_converters():
             if values[index] is not None:
                 for convert in converters:
                     values[index] = convert(values[index], column, connection)
-        return self.model.from_db(connection.alias, self.names, values)
+        return values
+
+    def load(self, row: Sequence[Any], start: int = 0) -> Model:
+        """The instance whose columns start at row[start]."""
+        return self.model.from_db(connection.alias, self.names, self.values(row, start))
 
     def _field_converters(self) -> list[tuple[int, list[Any], Any]]:
         if self._converters is None:  # the backend's, then the field's: the compiler's order

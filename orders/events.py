@@ -7,7 +7,7 @@ from orders.models import Issue, IssueFile, IssueNote
 from orders.representations import file_representation, issue_representation, timestamp
 from webhooks import catalogue
 from webhooks.models import Event
-from webhooks.services import Publication, publish, publish_many
+from webhooks.services import Publication, publish
 
 
 def issue_created(issue: Issue, children: list[Issue], *, command_id: str | None = None) -> Event:
@@ -32,10 +32,6 @@ def status_changed(
         "command_id": command_id,
     }
     return Publication(catalogue.ISSUE_STATUS_CHANGED, data, issue)
-
-
-def publish_family(issue: Issue, publications: list[Publication]) -> list[Event]:
-    return publish_many(issue.integrator, publications)
 
 
 def issue_file_attached(issue: Issue, children: list[Issue], file: IssueFile) -> Event:

@@ -26,7 +26,7 @@ from orders import events, selectors
 from orders.models import ActorType, FileKind, Issue, IssueFile, IssueNote, StatusChange
 from orders.representations import issue_representation
 from webhooks.models import Event
-from webhooks.services import validate_webhook_url
+from webhooks.services import publish_many, validate_webhook_url
 
 logger = logging.getLogger(__name__)
 
@@ -206,14 +206,14 @@ def _lock_family(issue: Issue | IssueRef) -> tuple[Issue, list[Issue]]:
     deadlock later. Children share their root's client_issue_id, so a ref finds the family too.
     """
     if isinstance(issue, IssueRef):
-        rows = selectors.issue_family(integrator=issue.integrator, client_issue_id=issue.client_issue_id, lock=True)
+        family = selectors.issue_family(integrator=issue.integrator, client_issue_id=issue.client_issue_id, lock=True)
     else:
-        family = Issue.objects.select_for_update(of=("self",)).select_related("workflow", "integrator")
-        rows = list(family.filter(Q(pk=issue.pk) | Q(parent_id=issue.pk)).order_by("id"))
-    root = next((r for r in rows if r.parent_id is None), None)
+        locked = Issue.objects.select_for_update(of=("self",)).select_related("workflow", "integrator")
+        family = list(locked.filter(Q(pk=issue.pk) | Q(parent_id=issue.pk)).order_by("id"))
+    root = next((r for r in family if r.parent_id is None), None)
     if root is None:
         raise NotFound(f"No issue {issue.client_issue_id!r}.", field="client_issue_id")
-    return root, [r for r in rows if r.parent_id == root.pk]
+    return root, [r for r in family if r.parent_id == root.pk]
 
 
 @dataclass(frozen=True)
@@ -337,8 +337,8 @@ def _change_status(
 
     _write_moves(moves, actor=actor, note=note)
     issue_data = issue_representation(issue, children)
-    published = events.publish_family(
-        issue,
+    published = publish_many(
+        issue.integrator,
         [
             events.status_changed(
                 move.issue, issue_data if move.issue is issue else issue_representation(move.issue, []),

@@ -1,12 +1,9 @@
 """Reads of the event log: the polling feed."""
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 
 from fulfillment.models import Integrator
@@ -27,52 +24,45 @@ class EventPage:
 # most of the feed's cost. Each event's `data` stays the JSON text the database holds (RawJSON),
 # in its layout (PostgreSQL's jsonb: a space after each `:` and `,`), the same in the feed and in
 # GET /api/events/{id}.
-_EVENT_SQL = (
-    f"SELECT id, type, created_at, sequence, api_version, CAST(data AS text) FROM {Event._meta.db_table}"
-    " WHERE integrator_id = %s"
-)
+@functools.cache
+def _event_query() -> tuple[str, rows.Columns]:
+    columns = rows.Columns(Event, "e", only=["id", "type", "created_at", "sequence", "api_version"])
+    sql = f"SELECT {columns.sql}, CAST(e.data AS text) FROM {Event._meta.db_table} e WHERE e.integrator_id = %s"
+    return sql, columns
 
 
-def _event(row: tuple[Any, ...], aware: Callable[[Any], datetime]) -> dict[str, Any]:
-    event_id, kind, created_at, sequence, api_version, data = row
-    return event_representation(event_id, kind, aware(created_at), sequence, api_version, RawJSON(data))
+def _events(found: list[tuple[Any, ...]], columns: rows.Columns) -> list[dict[str, Any]]:
+    results = []
+    for row in found:
+        event = dict(zip(columns.names, columns.values(row), strict=True))  # columns in field order
+        results.append(
+            event_representation(
+                event["id"], event["type"], event["created_at"], event["sequence"], event["api_version"],
+                RawJSON(row[-1]),
+            )
+        )  # fmt: skip
+    return results
 
 
 def event_feed(*, integrator: Integrator, after: int = 0, limit: int = 100, type: str | None = None) -> EventPage:
     """Events with sequence > after, ascending: an index range scan on (integrator, sequence)."""
-    sql = _EVENT_SQL + " AND sequence > %s"
+    sql, columns = _event_query()
+    sql += " AND e.sequence > %s"
     params: list[Any] = [integrator.pk, after]
     if type:
-        sql += " AND type = %s"
+        sql += " AND e.type = %s"
         params.append(type)
-    found = rows.fetch(sql + " ORDER BY sequence LIMIT %s", [*params, limit + 1])
+    found = rows.fetch(sql + " ORDER BY e.sequence LIMIT %s", [*params, limit + 1])
     has_more = len(found) > limit
-    found = found[:limit]
-    next_after = found[-1][3] if found else after
-    aware = _created_at_loader()
-    return EventPage(results=[_event(row, aware) for row in found], next_after=next_after, has_more=has_more)
+    results = _events(found[:limit], columns)
+    next_after = results[-1]["sequence"] if results else after
+    return EventPage(results=results, next_after=next_after, has_more=has_more)
 
 
 def event_get(*, integrator: Integrator, event_id: str) -> dict[str, Any] | None:
-    found = rows.fetch(_EVENT_SQL + " AND id = %s", [integrator.pk, event_id])
-    return _event(found[0], _created_at_loader()) if found else None
-
-
-def _created_at_loader() -> Callable[[Any], datetime]:
-    """created_at as the ORM would load it: as it comes on PostgreSQL; through the backend's
-    converters elsewhere (SQLite's driver hands back a naive datetime)."""
-    column = Event._meta.get_field("created_at").get_col(Event._meta.db_table)
-    db = connections[DEFAULT_DB_ALIAS]
-    converters = db.ops.get_db_converters(column)
-    if not converters:
-        return lambda value: value
-
-    def load(value: Any) -> datetime:
-        for convert in converters:
-            value = convert(value, column, db)
-        return value
-
-    return load
+    sql, columns = _event_query()
+    found = _events(rows.fetch(sql + " AND e.id = %s", [integrator.pk, event_id]), columns)
+    return found[0] if found else None
 
 
 @functools.cache
