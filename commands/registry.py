@@ -28,6 +28,8 @@ class BaseCommand:
         return str(data.get("client_issue_id", ""))
 
     def handle(self, command: Command, data: dict[str, Any]) -> list[Event]:
+        """Call one `orders` service and return its events. The service's transaction is a
+        savepoint of the runner's batch: a DomainError from it rolls back this command alone."""
         raise NotImplementedError
 
 

@@ -1,15 +1,17 @@
 """Accepting and running commands.
 
 Accepting validates the shape synchronously (422 at once, nothing stored) and stores a queued
-Command, waking a worker after commit. Running claims the command with a lease, only once every
-earlier command for the same issue has finished (acceptance order per issue, whatever the number
-of workers), then runs its handler and records the outcome in one transaction: the change, its
-events (with `command_id`) and `succeeded` commit together, or the rollback leaves only `failed`
-and a `command.failed` event. A worker that dies mid-command leaves a lease that runs out; the
-sweep queues the command again, and since nothing of the dead run committed, re-running it is
-safe: exactly once in effect.
+Command, waking a worker after commit. Running claims a batch of an issue's next commands with a
+lease, only once every earlier command for that issue has finished (acceptance order per issue,
+whatever the number of workers), then runs them in order in one transaction, each handler's
+service in a savepoint of it: a command's change, its events (with `command_id`) and `succeeded`
+commit together, or the savepoint's rollback leaves only `failed` and a `command.failed` event.
+One commit per batch, not per command, is most of the worker's throughput (docs/operations.md).
+A worker that dies mid-batch leaves a lease that runs out; the sweep queues the commands again,
+and since nothing of the dead run committed, re-running them is safe: exactly once in effect.
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -21,14 +23,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework import serializers
 
 from commands.models import Command, CommandStatus, IdempotencyRecord
 from commands.registry import command_class, command_types
 from fulfillment.models import Integrator
+from getitdone import rows
 from getitdone.errors import DomainError, InvalidInput, NotAllowed, VersionConflict
 from getitdone.formats import iso_timestamp as ts
 from getitdone.limits import check_key
@@ -212,15 +214,13 @@ def _run_chain(integrator_id: int, issue_key: str, *, first_pk: int | None = Non
         if not claimed:
             return ran
         first_pk = None
-        for command in claimed:
-            outcome = _run_claimed(command, token)
-            if outcomes is not None:
-                outcomes.append(outcome)
-            if outcome == "lease_lost":
-                # Our lease ran out and another runner owns the issue's queue now; what is
-                # still leased to us returns to the queue when the lease ends.
-                return ran
-            ran += 1
+        committed = _run_batch(claimed, token)
+        if outcomes is not None:
+            outcomes.extend([c.status for c in claimed] if committed else ["lease_lost"])
+        if not committed:
+            # Our lease ran out and another runner owns the issue's queue now: it runs the batch.
+            return ran
+        ran += len(claimed)
         if not issue_key:
             return ran
     # A long queue for one issue: hand the rest to the next free thread.
@@ -235,24 +235,29 @@ def _claim(integrator_id: int, issue_key: str, token: str, *, limit: int, first_
     The leased commands show as `running`. Two claimers of one queue serialize on the row locks,
     and the second then sees the first's lease.
     """
-    now = timezone.now()
-    mine = Command.objects.filter(integrator_id=integrator_id, issue_key=issue_key)
+    sql, command_columns, integrator_columns = _queue_head_query()
+    params: list[Any] = [integrator_id, issue_key, CommandStatus.QUEUED, CommandStatus.RUNNING]
     if not issue_key:
-        mine = mine.filter(pk=first_pk)
+        sql, params = sql.replace("ORDER BY", "AND c.id = %s ORDER BY"), [*params, first_pk]
+    if connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF c"  # the commands, never their integrator's row
+    locked_until = timezone.now() + timedelta(seconds=settings.COMMANDS_LEASE_SECONDS)
     with transaction.atomic():
-        head = list(
-            mine.filter(status__in=[CommandStatus.QUEUED, CommandStatus.RUNNING])
-            .select_for_update(of=("self",))  # the commands, never their integrator's row
-            .select_related("integrator")
-            .defer("integrator__webhook_secret")  # encrypted, and no command needs it: not decrypted
-            .order_by("pk")[:limit]
-        )
+        head = []
+        for row in rows.fetch(sql, [*params, limit]):
+            command = command_columns.load(row)
+            command.integrator = integrator_columns.load(row, len(command_columns))
+            head.append(command)
         runnable = list(takewhile(lambda command: command.status == CommandStatus.QUEUED, head))
         if not runnable or (first_pk is not None and runnable[0].pk != first_pk):
             return []
-        locked_until = now + timedelta(seconds=settings.COMMANDS_LEASE_SECONDS)
-        Command.objects.filter(pk__in=[c.pk for c in runnable]).update(
-            status=CommandStatus.RUNNING, lease_token=token, locked_until=locked_until, attempts=F("attempts") + 1
+        lease = {"status": CommandStatus.RUNNING, "lease_token": token, "locked_until": locked_until}
+        sets, values = rows.assignments(Command, lease)
+        ids = [c.pk for c in runnable]
+        rows.execute(
+            f"UPDATE {Command._meta.db_table} SET {sets}, attempts = attempts + 1"
+            f" WHERE id IN ({', '.join(['%s'] * len(ids))})",
+            [*values, *ids],
         )
     for command in runnable:
         command.status, command.lease_token, command.locked_until = CommandStatus.RUNNING, token, locked_until
@@ -260,51 +265,78 @@ def _claim(integrator_id: int, issue_key: str, token: str, *, limit: int, first_
     return runnable
 
 
+@functools.cache
+def _queue_head_query() -> tuple[str, rows.Columns, rows.Columns]:
+    # Written out, as the issue family is (getitdone/rows.py): the claim runs for every command.
+    # The integrator's webhook secret is encrypted, and no command needs it: not read.
+    command, integrator = rows.Columns(Command, "c"), rows.Columns(Integrator, "i", exclude=["webhook_secret"])
+    sql = (
+        f"SELECT {command.sql}, {integrator.sql} FROM {Command._meta.db_table} c"
+        f" JOIN {Integrator._meta.db_table} i ON i.id = c.integrator_id"
+        " WHERE c.integrator_id = %s AND c.issue_key = %s AND c.status IN (%s, %s) ORDER BY c.id LIMIT %s"
+    )
+    return sql, command, integrator
+
+
 class _LeaseLost(Exception):
     """The command is no longer ours: roll back whatever this run did."""
 
 
-def _run_claimed(command: Command, token: str) -> str:
-    """Run a command leased to us: its change, its events and `succeeded` commit together; on a
-    domain error the change rolls back and `failed` commits with a `command.failed` event. Either
-    way the outcome is written only while the lease is still ours (a runner whose lease ran out
-    and was given to another rolls back instead), so a command takes effect once."""
+def _run_batch(claimed: list[Command], token: str) -> bool:
+    """Run claimed commands in order, in one transaction (one commit for the batch, see
+    _run_claimed). False when the lease was lost: then nothing of the batch committed."""
+    try:
+        with transaction.atomic():
+            for command in claimed:
+                _run_claimed(command, token)
+    except _LeaseLost:
+        return False
+    for command in claimed:
+        error = f": {command.error['code']}" if command.error else ""
+        logger.info("command %s %s %s%s", command.pk, command.type, command.status, error)
+    return True
+
+
+def _run_claimed(command: Command, token: str) -> None:
+    """Run a command leased to us, inside its batch's transaction: its change, its events and
+    `succeeded` commit together. The handler's service runs in a savepoint of that transaction,
+    so a refusal rolls back only this command's change, and `failed` is written instead, with a
+    `command.failed` event. Either way the outcome is written only while the lease is still ours
+    (a runner whose lease ran out and was given to another rolls the batch back), so a command
+    takes effect once."""
     command.started_at = timezone.now()
     handler = command_class(command.type)()
     try:
-        with transaction.atomic():
-            events = handler.handle(command, command.payload)
-            _finish(command, token, CommandStatus.SUCCEEDED, error=None, event_ids=[e.id for e in events])
-    except _LeaseLost:
-        return "lease_lost"
+        events = handler.handle(command, command.payload)
     except DomainError as exc:
         error = exc.as_dict()
     except Exception:
+        if connection.needs_rollback:
+            raise  # the batch's transaction is broken: its commands return to the queue with the lease
         logger.exception("command %s (%s) raised", command.pk, command.type)
         error = {"code": "internal_error", "message": "The command failed unexpectedly.", "field": None}
     else:
-        logger.info("command %s %s succeeded", command.pk, command.type)
-        return command.status
-    try:
-        with transaction.atomic():
-            event = _failed_event(command, error)
-            _finish(command, token, CommandStatus.FAILED, error=error, event_ids=[event.id])
-    except _LeaseLost:
-        return "lease_lost"
-    logger.info("command %s %s failed: %s", command.pk, command.type, error["code"])
-    return command.status
+        _finish(command, token, CommandStatus.SUCCEEDED, error=None, event_ids=[e.id for e in events])
+        return
+    event = _failed_event(command, error)
+    _finish(command, token, CommandStatus.FAILED, error=error, event_ids=[event.id])
 
 
 def _finish(command: Command, token: str, status: str, *, error: dict | None, event_ids: list[str]) -> None:
     command.status, command.error, command.event_ids = status, error, event_ids
     command.finished_at, command.locked_until = timezone.now(), None
-    updated = Command.objects.filter(pk=command.pk, status=CommandStatus.RUNNING, lease_token=token).update(
-        status=status,
-        error=error,
-        event_ids=event_ids,
-        started_at=command.started_at,
-        finished_at=command.finished_at,
-        locked_until=None,
+    outcome = {
+        "status": status,
+        "error": error,
+        "event_ids": event_ids,
+        "started_at": command.started_at,
+        "finished_at": command.finished_at,
+        "locked_until": None,
+    }
+    sets, values = rows.assignments(Command, outcome)
+    updated = rows.execute(
+        f"UPDATE {Command._meta.db_table} SET {sets} WHERE id = %s AND status = %s AND lease_token = %s",
+        [*values, command.pk, CommandStatus.RUNNING, token],
     )
     if not updated:
         logger.warning("command %s: lease lost while running; rolled back", command.pk)

@@ -121,7 +121,7 @@ def _resolve_step(graph: WorkflowGraph, status: str | None, *, field_name: str) 
 def _record(
     issue: Issue, *, from_step_id: int | None, transition_id: int | None, actor: Actor, note: str, forced: bool = False
 ) -> None:
-    StatusChange.objects.create(
+    change = StatusChange(
         issue=issue,
         from_step_id=from_step_id,
         to_step_id=issue.step_id,
@@ -131,6 +131,7 @@ def _record(
         note=note,
         forced=forced,
     )
+    rows.insert([change])
 
 
 @transaction.atomic
@@ -246,14 +247,14 @@ def _write_moves(moves: list[_Move], *, actor: Actor, note: str) -> None:
             f" updated_at = %s WHERE id IN ({', '.join(['%s'] * len(ids))})",
             [step_id, stored_now, stored_now, *ids],
         )
-    StatusChange.objects.bulk_create(
+    rows.insert([
         StatusChange(
             issue=move.issue, from_step_id=move.previous_step_id, to_step_id=move.issue.step_id,
             transition_id=move.transition["id"] if move.transition else None, actor_type=actor.type,
             actor_id=actor.id, note=note, forced=not move.transition,
         )
         for move in moves
-    )  # fmt: skip
+    ])  # fmt: skip
 
 
 @transaction.atomic
@@ -498,7 +499,8 @@ def issue_add_note(*, issue: Issue | IssueRef, text: str, actor: Actor, command_
         raise InvalidInput("The note is empty.", code="blank", field="text")
     limits.check_text(text, field="text")
     issue, children = _lock_family(issue)
-    note = IssueNote.objects.create(issue=issue, text=text, actor_type=actor.type, actor_id=actor.id)
+    note = IssueNote(issue=issue, text=text, actor_type=actor.type, actor_id=actor.id)
+    rows.insert([note])
     event = events.issue_note_added(issue, children, note, command_id=command_id)
     return NoteAdded(issue=issue, note=note, events=[event])
 

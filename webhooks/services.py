@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fulfillment.models import Integrator
-from getitdone import limits
+from getitdone import limits, rows
 from getitdone.errors import InvalidInput, NotAllowed
 from webhooks import addresses, catalogue, selectors, signing
 from webhooks.catalogue import EVENT_TYPES
@@ -107,13 +107,14 @@ def publish_many(
     # PostgreSQL stamps the sequence at commit, in insert order (see EventSequence); other
     # databases now.
     stamped_at_commit = connection.vendor == "postgresql"
-    events = Event.objects.bulk_create(
+    events = [
         Event(
             integrator=integrator, type=p.type, api_version=settings.API_VERSION, data=p.data, issue=p.issue,
             sequence=None if stamped_at_commit else _next_sequence(integrator.pk),
         )
         for p in publications
-    )  # fmt: skip
+    ]  # fmt: skip
+    rows.insert(events)
     endpoints = [only_endpoint] if only_endpoint else selectors.active_endpoints(integrator=integrator)
     now = timezone.now()
     deliveries = []
@@ -130,7 +131,7 @@ def publish_many(
         )  # fmt: skip
         logger.info("event %s %s for integrator %s (%s deliveries)", event.id, event.type, integrator.pk, len(targets))
     if deliveries:
-        Delivery.objects.bulk_create(deliveries)
+        rows.insert(deliveries)
         transaction.on_commit(wake_drain)
     return events
 

@@ -127,6 +127,28 @@ def test_unexpected_exception_is_a_failed_command_not_a_lost_one(auth_client, is
     assert Event.objects.filter(type="command.failed").exists()
 
 
+def test_a_refusal_in_a_batch_rolls_back_only_its_own_change(auth_client, issue, monkeypatch):
+    # A claimed batch commits once; each command's service runs in a savepoint of it.
+    from getitdone.errors import NotAllowed
+    from orders import events
+
+    note_added = events.issue_note_added
+
+    def refuse_after_writing(issue_, children, note, **kwargs):
+        if note.text == "refused":  # its note row is written by now
+            raise NotAllowed("Refused after writing.", code="refused")
+        return note_added(issue_, children, note, **kwargs)
+
+    monkeypatch.setattr(events, "issue_note_added", refuse_after_writing)
+    for text in ["first", "refused", "third"]:
+        send(auth_client, {"type": "AddNote", "client_issue_id": "C-1", "text": text})
+    run_all()
+    assert [c.status for c in Command.objects.order_by("id")] == ["succeeded", "failed", "succeeded"]
+    assert sorted(IssueNote.objects.values_list("text", flat=True)) == ["first", "third"]
+    assert Event.objects.filter(type="issue.note_added").count() == 2
+    assert Event.objects.filter(type="command.failed").count() == 1
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -251,23 +273,25 @@ def test_sweep_requeues_commands_of_dead_workers(auth_client, issue, settings):
 
 
 def test_a_runner_whose_lease_was_taken_over_rolls_back(auth_client, issue):
-    from commands.services import _claim, _run_claimed
+    from commands.services import _claim, _run_batch
 
     send(auth_client, {"type": "AddNote", "client_issue_id": "C-1", "text": "once"})
-    [command] = _claim(issue.integrator_id, "C-1", "slow-runner", limit=10)
-    assert Command.objects.get().status == "running"
-    # Meanwhile its lease ran out, the sweep queued it again and another runner leased it.
-    Command.objects.update(lease_token="next-runner")
-    assert _run_claimed(command, "slow-runner") == "lease_lost"
+    send(auth_client, {"type": "AddNote", "client_issue_id": "C-1", "text": "twice"})
+    first, second = _claim(issue.integrator_id, "C-1", "slow-runner", limit=10)
+    assert set(Command.objects.values_list("status", flat=True)) == {"running"}
+    # Meanwhile their lease ran out, the sweep queued them again and another runner leased the
+    # second: the first's change, made under the lost lease, rolls back with it.
+    Command.objects.filter(pk=second.pk).update(lease_token="next-runner")
+    assert _run_batch([first, second], "slow-runner") is False
     assert IssueNote.objects.count() == 0 and not Event.objects.filter(type="issue.note_added").exists()
-    assert Command.objects.get().status == "running"
+    assert set(Command.objects.values_list("status", flat=True)) == {"running"}
 
 
 def test_a_failure_is_not_recorded_by_a_runner_that_lost_its_lease(auth_client, issue):
-    from commands.services import _claim, _run_claimed
+    from commands.services import _claim, _run_batch
 
     send(auth_client, {"type": "AddNote", "client_issue_id": "nope", "text": "x"})
     [command] = _claim(issue.integrator_id, "nope", "slow-runner", limit=10)
     Command.objects.update(lease_token="next-runner")
-    assert _run_claimed(command, "slow-runner") == "lease_lost"
+    assert _run_batch([command], "slow-runner") is False
     assert not Event.objects.filter(type="command.failed").exists()

@@ -1,5 +1,6 @@
 """The hot paths' query budgets (issue 14): a request of each kind runs at most so many SQL
-statements, token check included, whatever the issue's size. The budgets hold the gains that
+statements, token check included, whatever the issue's size, and a command in the worker so
+many per command. The budgets hold the gains that
 `make bench` measured: a regression shows here first, as an extra query."""
 
 import pytest
@@ -52,3 +53,18 @@ def test_poll_takes_two_queries(auth_client, delivery):
     assert response.status_code == 200
     assert len(response.json()["data"]["results"]) >= 3
     assert count <= 2, "\n".join(sql)
+
+
+def test_a_command_takes_seven_statements_in_its_batch(auth_client, integrator, delivery):
+    from commands.services import commands_run_for_issue
+
+    _family(auth_client, "Q-C", children=0)
+    for n in range(3):
+        body = {"type": "AddNote", "client_issue_id": "Q-C", "text": f"note {n}"}
+        assert auth_client.post("/api/commands", body, format="json").status_code == 202
+    count, sql, ran = _queries(lambda: commands_run_for_issue(integrator.pk, "Q-C"))
+    assert ran == 3
+    # The claim (SELECT … FOR UPDATE, UPDATE); per command its savepoint, lock, note, event,
+    # endpoints, release and outcome; the claim that finds the queue empty. The worker's three
+    # transactions (claim, batch, empty claim) are savepoints here, in the test's transaction: +6.
+    assert count <= 2 + 7 * 3 + 1 + 6, "\n".join(sql)
