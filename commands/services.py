@@ -23,14 +23,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from rest_framework import serializers
 
 from commands.models import Command, CommandStatus, IdempotencyRecord
 from commands.registry import command_class, command_types
 from fulfillment.models import Integrator
-from getitdone import rows
+from getitdone import rows, wakeups
 from getitdone.errors import DomainError, InvalidInput, NotAllowed, VersionConflict
 from getitdone.formats import iso_timestamp as ts
 from getitdone.limits import check_key
@@ -160,29 +160,18 @@ def wake_for(command: Command, *, force: bool = False) -> None:
     """Tell a worker that this command's issue has work. Coalesced per issue: while a wake-up
     is pending, more commands for that issue need none (the runner clears the flag before it
     looks for the next command). Best effort: with the broker down the sweep wakes it later."""
-    from commands.tasks import run_command, run_issue
-
     if not command.issue_key:
-        _send(run_command, [command.pk])
+        wakeups.wake("commands.run", [command.pk])
         return
     flag = _wake_flag(command.integrator_id, command.issue_key)
     wanted = force or cache.add(flag, 1, timeout=settings.COMMANDS_WAKE_COALESCE_SECONDS)
-    if wanted and not _send(run_issue, [command.integrator_id, command.issue_key]):
+    if wanted and not wakeups.wake("commands.run_issue", [command.integrator_id, command.issue_key]):
         cache.delete(flag)  # nobody was woken: let the next command try again
 
 
 def _wake_flag(integrator_id: int, issue_key: str) -> str:
     digest = hashlib.sha1(issue_key.encode()).hexdigest()  # keys are free text; cache keys are not
     return f"commands:wake:{integrator_id}:{digest}"
-
-
-def _send(task: Any, args: list) -> bool:
-    try:
-        task.apply_async(args=args, retry=False)
-        return True
-    except Exception as exc:  # the broker is down; the sweep wakes queued commands later
-        logger.warning("could not enqueue %s%s (%s); the sweep will", task.name, args, exc)
-        return False
 
 
 def commands_run_for_issue(integrator_id: int, issue_key: str) -> int:
@@ -214,13 +203,13 @@ def _run_chain(integrator_id: int, issue_key: str, *, first_pk: int | None = Non
         if not claimed:
             return ran
         first_pk = None
-        committed = _run_batch(claimed, token)
+        finished = _run_batch(claimed, token)
         if outcomes is not None:
-            outcomes.extend([c.status for c in claimed] if committed else ["lease_lost"])
-        if not committed:
+            outcomes.extend([c.status for c in finished] if finished is not None else ["lease_lost"])
+        if finished is None:
             # Our lease ran out and another runner owns the issue's queue now: it runs the batch.
             return ran
-        ran += len(claimed)
+        ran += len(finished)
         if not issue_key:
             return ran
     # A long queue for one issue: hand the rest to the next free thread.
@@ -251,6 +240,9 @@ def _claim(integrator_id: int, issue_key: str, token: str, *, limit: int, first_
         runnable = list(takewhile(lambda command: command.status == CommandStatus.QUEUED, head))
         if not runnable or (first_pk is not None and runnable[0].pk != first_pk):
             return []
+        # A command tried before (its worker died, or the database refused it) runs in a batch
+        # of its own: if it is what kills workers, only its own attempts count.
+        runnable = runnable[:1] if runnable[0].attempts else list(takewhile(lambda c: not c.attempts, runnable))
         lease = {"status": CommandStatus.RUNNING, "lease_token": token, "locked_until": locked_until}
         sets, values = rows.assignments(Command, lease)
         ids = [c.pk for c in runnable]
@@ -282,19 +274,60 @@ class _LeaseLost(Exception):
     """The command is no longer ours: roll back whatever this run did."""
 
 
-def _run_batch(claimed: list[Command], token: str) -> bool:
+class _Refused(Exception):
+    """The database refused the command's change for a passing reason (its cause)."""
+
+
+def _run_batch(claimed: list[Command], token: str) -> list[Command] | None:
     """Run claimed commands in order, in one transaction (one commit for the batch, see
-    _run_claimed). False when the lease was lost: then nothing of the batch committed."""
+    _run_claimed). Returns those that finished; None when the lease was lost, and then nothing
+    of the batch committed.
+
+    A command the database refused for a passing reason (a deadlock, a serialization failure, a
+    lock timeout) goes back to the queue with the rest of the batch, in order, to be tried again
+    at once; after COMMANDS_MAX_ATTEMPTS it fails (`too_many_attempts`)."""
+    finished: list[Command] = []
     try:
         with transaction.atomic():
-            for command in claimed:
-                _run_claimed(command, token)
+            for n, command in enumerate(claimed):
+                try:
+                    _run_claimed(command, token)
+                except _Refused as refused:
+                    reason = str(refused.__cause__).strip()
+                    if command.attempts < settings.COMMANDS_MAX_ATTEMPTS:
+                        logger.warning(
+                            "command %s: %s; queued again (attempt %s)", command.pk, reason, command.attempts
+                        )
+                        _requeue(claimed[n:], token)
+                        break
+                    _fail(command, token, _too_many_attempts(command, f"the database refused it ({reason})"))
+                finished.append(command)
     except _LeaseLost:
-        return False
-    for command in claimed:
+        return None
+    for command in finished:
         error = f": {command.error['code']}" if command.error else ""
         logger.info("command %s %s %s%s", command.pk, command.type, command.status, error)
-    return True
+    return finished
+
+
+def _requeue(commands: list[Command], token: str) -> None:
+    """Back to the queue, under our lease: the first keeps its attempt, the others did not run
+    and get theirs back."""
+    ids = [c.pk for c in commands]
+    rows.execute(
+        f"UPDATE {Command._meta.db_table} SET status = %s, lease_token = '', locked_until = NULL,"
+        f" attempts = attempts - CASE WHEN id = %s THEN 0 ELSE 1 END"
+        f" WHERE id IN ({', '.join(['%s'] * len(ids))}) AND status = %s AND lease_token = %s",
+        [CommandStatus.QUEUED, ids[0], *ids, CommandStatus.RUNNING, token],
+    )
+
+
+def _too_many_attempts(command: Command, why: str) -> dict[str, Any]:
+    return {
+        "code": "too_many_attempts",
+        "message": f"Not tried again after {command.attempts} attempts: {why}.",
+        "field": None,
+    }
 
 
 def _run_claimed(command: Command, token: str) -> None:
@@ -310,6 +343,10 @@ def _run_claimed(command: Command, token: str) -> None:
         events = handler.handle(command, command.payload)
     except DomainError as exc:
         error = exc.as_dict()
+    except OperationalError as exc:
+        if connection.needs_rollback:
+            raise  # the batch's transaction is broken: its commands return to the queue with the lease
+        raise _Refused from exc  # its service's savepoint is rolled back: worth another attempt
     except Exception:
         if connection.needs_rollback:
             raise  # the batch's transaction is broken: its commands return to the queue with the lease
@@ -318,6 +355,10 @@ def _run_claimed(command: Command, token: str) -> None:
     else:
         _finish(command, token, CommandStatus.SUCCEEDED, error=None, event_ids=[e.id for e in events])
         return
+    _fail(command, token, error)
+
+
+def _fail(command: Command, token: str, error: dict[str, Any]) -> None:
     event = _failed_event(command, error)
     _finish(command, token, CommandStatus.FAILED, error=error, event_ids=[event.id])
 
@@ -360,6 +401,8 @@ def commands_sweep() -> int:
     """Queue again what a dead worker held; wake queued commands whose wake-up may be lost."""
     now = timezone.now()
     stuck = Command.objects.filter(status=CommandStatus.RUNNING, locked_until__lt=now)
+    for command in stuck.filter(attempts__gte=settings.COMMANDS_MAX_ATTEMPTS).select_related("integrator"):
+        _give_up_on(command)
     requeued = stuck.update(status=CommandStatus.QUEUED, lease_token="", locked_until=None)
     if requeued:
         logger.warning("sweep: %s commands of dead workers queued again", requeued)
@@ -375,6 +418,18 @@ def commands_sweep() -> int:
     return requeued + len(firsts)
 
 
+def _give_up_on(command: Command) -> None:
+    """A command whose worker died on each of its attempts fails, with `command.failed`."""
+    command.started_at = command.locked_until - timedelta(seconds=settings.COMMANDS_LEASE_SECONDS)
+    try:
+        with transaction.atomic():
+            _fail(command, command.lease_token, _too_many_attempts(command, "the worker running it stopped each time"))
+    except _LeaseLost:
+        return  # claimed again meanwhile: it rolls back
+    logger.warning("command %s %s failed: its worker stopped on each of %s attempts", command.pk, command.type,
+                   command.attempts)  # fmt: skip
+
+
 @transaction.atomic
 def command_retry(*, command: Command) -> Command:
     """Staff: run a failed command again (a new attempt, in order after what is queued).
@@ -382,7 +437,10 @@ def command_retry(*, command: Command) -> Command:
     Only while it is still failed, checked in the UPDATE itself: a second click, or a worker
     that took it meanwhile, finds it no longer failed and it is not queued twice."""
     queued = Command.objects.filter(pk=command.pk, status=CommandStatus.FAILED).update(
-        status=CommandStatus.QUEUED, error=None, finished_at=None
+        status=CommandStatus.QUEUED,
+        error=None,
+        finished_at=None,
+        attempts=0,  # staff give it a new set of attempts
     )
     command.refresh_from_db()
     if not queued:

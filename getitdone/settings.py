@@ -124,6 +124,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# Wake-ups (getitdone/wakeups.py): a request waits this long at most for the broker, and after a
+# failure its process sends none for WAKEUP_BACKOFF seconds (beat's sweeps wake the workers).
+WAKEUP_TIMEOUT = env.float("WAKEUP_TIMEOUT", default=0.1)
+WAKEUP_BACKOFF = env.float("WAKEUP_BACKOFF", default=5.0)
 CELERY_TASK_ROUTES = {
     "webhooks.*": {"queue": "webhooks"},
     "commands.*": {"queue": "commands"},
@@ -273,7 +277,7 @@ WEBHOOKS_RETRY_SCHEDULE = [
     float(s)
     for s in env.list("WEBHOOKS_RETRY_SCHEDULE", default=["5", "300", "1800", "7200", "18000", "36000", "36000"])
 ]
-WEBHOOKS_MAX_RETRY_AFTER = env.int("WEBHOOKS_MAX_RETRY_AFTER", default=3600)
+WEBHOOKS_MAX_RETRY_AFTER = env.int("WEBHOOKS_MAX_RETRY_AFTER", default=24 * 3600)
 WEBHOOKS_DISABLE_AFTER_DAYS = env.int("WEBHOOKS_DISABLE_AFTER_DAYS", default=5)
 WEBHOOKS_OLD_SECRET_TTL = env.int("WEBHOOKS_OLD_SECRET_TTL", default=24 * 3600)
 # A worker's hold on a delivery while it sends; must exceed one POST (10 s in all).
@@ -289,6 +293,9 @@ WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=DE
 
 # --- Commands ---------------------------------------------------------------------------------
 COMMANDS_LEASE_SECONDS = env.int("COMMANDS_LEASE_SECONDS", default=60)
+# Attempts before a command fails `too_many_attempts`: the database refused it for a passing
+# reason (a deadlock …) or its worker died that many times.
+COMMANDS_MAX_ATTEMPTS = env.int("COMMANDS_MAX_ATTEMPTS", default=5)
 COMMANDS_REQUEUE_AFTER = env.int("COMMANDS_REQUEUE_AFTER", default=10)
 COMMANDS_BATCH_LIMIT = 100
 # Same-issue commands one runner takes in a row, and how many it leases at a time.

@@ -520,8 +520,12 @@ def issue_cancel(*, issue: Issue | IssueRef, reason: str, actor: Actor, command_
 
 
 def issues_apply_step_timeouts(*, limit: int = 500) -> int:
-    """Step SLAs: move every issue that stayed in a step past its timeout along the step's
-    timeout transition, as the system. Returns how many moved. Run by beat."""
+    """Step SLAs: move every root issue that stayed in a step past its timeout along the step's
+    timeout transition, as the system (its children follow as with any move). Returns how many
+    moved. Run by beat.
+
+    An issue changed between this look and its lock (moved, or its clock restarted) is left
+    alone: the move expects the version that was late, and the next run looks again."""
     from fulfillment.models import Step
 
     moved = 0
@@ -530,7 +534,9 @@ def issues_apply_step_timeouts(*, limit: int = 500) -> int:
         "timeout_transition__to_step"
     ):
         cutoff = now - timedelta(seconds=step.timeout_seconds)
-        late = Issue.objects.filter(step=step, step_entered_at__lte=cutoff).order_by("step_entered_at")[:limit]
+        late = Issue.objects.filter(step=step, step_entered_at__lte=cutoff, parent__isnull=True).order_by(
+            "step_entered_at"
+        )[:limit]
         target = step.timeout_transition.to_step
         for issue in late:
             try:
@@ -539,6 +545,7 @@ def issues_apply_step_timeouts(*, limit: int = 500) -> int:
                     status=target.value,
                     actor=Actor.system("step timeout"),
                     note=f"{step.name}: no change within {step.timeout_seconds} s",
+                    expected_version=issue.version,
                 )
             except DomainError as exc:  # e.g. moved meanwhile; the next run looks again
                 logger.info("step timeout of issue %s not applied: %s", issue.pk, exc.message)

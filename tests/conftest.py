@@ -8,11 +8,14 @@ from tests.factories import IntegratorFactory
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     # Throttle counters and the maintenance flag live in Redis (the flag also for a second in
-    # each process); each test starts clean.
+    # each process); each test starts clean, and with wake-ups on (a test with the broker down
+    # leaves its process backing off).
     from fulfillment.selectors import forget_maintenance_state
+    from getitdone import wakeups
 
     cache.clear()
     forget_maintenance_state()
+    wakeups.reset()
     yield
 
 

@@ -34,6 +34,7 @@ from webhooks.services import (
     webhook_delete,
     webhook_disable,
     webhook_enable,
+    webhook_recover,
     webhook_rotate_secret,
     webhook_send_test,
     webhook_update,
@@ -123,6 +124,26 @@ class WebhookEndpointForm(forms.ModelForm):
         return event_types
 
 
+class RecoverForm(forms.Form):
+    since = forms.DateTimeField(
+        label=gettext_lazy("Since"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text=gettext_lazy("UTC, within the 30 days events are kept"),
+    )  # fmt: skip
+    until = forms.DateTimeField(
+        label=gettext_lazy("Until"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text=gettext_lazy("UTC; empty: now"),
+    )  # fmt: skip
+    status = forms.ChoiceField(
+        label=gettext_lazy("Which events"),
+        choices=[
+            ("failed", gettext_lazy("Those whose delivery to the endpoint failed")),
+            ("all", gettext_lazy("Every event the endpoint subscribes to")),
+        ],
+        initial="failed",
+        widget=forms.RadioSelect,
+    )
+
+
 def _urls(endpoints: list[WebhookEndpoint]) -> str:
     return ", ".join(e.url for e in endpoints)
 
@@ -141,7 +162,7 @@ class WebhookEndpointAdmin(SecretRevealAdmin, ServiceAdmin):
     search_fields = ("url", "description")
     list_select_related = ("integrator",)
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    actions = ("enable", "disable", "rotate_secret", "send_test")  # and delete_selected, see delete_queryset
+    actions = ("enable", "disable", "rotate_secret", "send_test", "recover")  # and delete_selected, see delete_queryset
     revealable_secrets = {"secret": gettext_lazy("signing secret"), "previous_secret": gettext_lazy("previous secret")}
 
     class Media:
@@ -273,6 +294,40 @@ class WebhookEndpointAdmin(SecretRevealAdmin, ServiceAdmin):
             "Queued a test event to %(urls)s.", "Queued a test event to %(count)d endpoints: %(urls)s.", len(endpoints)
         )
         self.message_user(request, text % {"count": len(endpoints), "urls": _urls(endpoints)}, messages.SUCCESS)
+
+    @admin.action(
+        permissions=["change"], description=gettext_lazy("Recover since… (send a time window's events again)")
+    )
+    def recover(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> TemplateResponse | None:
+        endpoints = list(queryset)
+        form = RecoverForm(request.POST if request.POST.get("post") == "yes" else None)
+        if form.is_valid():
+            try:
+                with transaction.atomic():  # all or none, as one window for every endpoint selected
+                    queued = sum(webhook_recover(endpoint=e, **form.cleaned_data) for e in endpoints)
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                for endpoint in endpoints:
+                    self.log_change(request, endpoint, _("Recovered events since %(since)s.") % form.cleaned_data)
+                text = ngettext(
+                    "%(queued)d event queued again to %(urls)s.", "%(queued)d events queued again to %(urls)s.", queued
+                )
+                self.message_user(request, text % {"queued": queued, "urls": _urls(endpoints)}, messages.SUCCESS)
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Send events again"),
+            "opts": self.opts,
+            "endpoints": endpoints,
+            "form": form,
+            "queryset": queryset,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "action": "recover",
+            "button": _("Send them again"),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/webhooks/webhookendpoint/recover_form.html", context)
 
 
 # --- Deliveries ----------------------------------------------------------------------------------

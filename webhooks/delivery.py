@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from fulfillment.models import Integrator
 from getitdone import crypto
-from webhooks import signing, transport
+from webhooks import catalogue, signing, transport
 from webhooks.models import (
     Delivery,
     DeliveryAttempt,
@@ -43,7 +43,7 @@ from webhooks.models import (
     event_representation,
     unleased,
 )
-from webhooks.services import WAKE_FLAG, wake_drain, webhook_disable
+from webhooks.services import WAKE_FLAG, publish, wake_drain, webhook_disable
 
 logger = logging.getLogger(__name__)
 
@@ -57,15 +57,19 @@ def _lease() -> timedelta:
 
 
 def retry_delay(attempt_number: int, retry_after: int | None = None) -> float | None:
-    """Seconds to wait after failed attempt `attempt_number` (1-based); None when out of tries."""
+    """Seconds to wait after failed attempt `attempt_number` (1-based); None when out of tries.
+
+    The schedule's delay plus up to 10% jitter (a burst of retries spreads out, and never comes
+    earlier than the schedule). A receiver's Retry-After (429/503) can push it later, up to
+    WEBHOOKS_MAX_RETRY_AFTER (24 h), never earlier.
+    """
     schedule = settings.WEBHOOKS_RETRY_SCHEDULE
     if attempt_number > len(schedule):
         return None
-    delay = float(schedule[attempt_number - 1])
+    delay = float(schedule[attempt_number - 1]) * random.uniform(1.0, 1.1)
     if retry_after is not None:
-        # The receiver asked (429/503): honour it, within bounds.
-        delay = min(max(float(retry_after), delay), float(settings.WEBHOOKS_MAX_RETRY_AFTER))
-    return delay * random.uniform(0.9, 1.1)  # jitter spreads a burst of retries
+        delay = max(delay, min(float(retry_after), float(settings.WEBHOOKS_MAX_RETRY_AFTER)))
+    return delay
 
 
 def _claimable(now: datetime) -> Q:
@@ -168,7 +172,7 @@ _LOAD_SQL = """
 SELECT l.id, l.url, l.attempt_count, l.manual_attempt_count, l.status_before_retry, l.next_attempt_before_retry,
        l.event_id, l.endpoint_id,
        ev.type, ev.created_at, ev.sequence, ev.api_version, ev.data,
-       ep.secret, ep.previous_secret, ep.previous_secret_expires_at, i.webhook_secret
+       ep.secret, ep.previous_secret, ep.previous_secret_expires_at, i.webhook_secret, l.integrator_id
 FROM leased l JOIN {event} ev ON ev.id = l.event_id
 LEFT JOIN {endpoint} ep ON ep.id = l.endpoint_id
 JOIN {integrator} i ON i.id = l.integrator_id
@@ -204,7 +208,7 @@ _LOAD_FIELDS = (
     "event_id", "endpoint_id",
     "event__type", "event__created_at", "event__sequence", "event__api_version", "event__data",
     "endpoint__secret", "endpoint__previous_secret", "endpoint__previous_secret_expires_at",
-    "integrator__webhook_secret",
+    "integrator__webhook_secret", "integrator_id",
 )  # fmt: skip
 
 
@@ -225,6 +229,9 @@ class _Job:
     endpoint_id: int | None
     body: bytes
     secrets: list[str]
+    event_type: str = ""
+    integrator_id: int = 0
+    lease: datetime | None = None  # our locked_until: the outcome is recorded only while it is still the row's
     status: str = DeliveryStatus.PENDING
     next_attempt_at: datetime | None = None
     readiness: str = Readiness.READY
@@ -234,7 +241,7 @@ class _Job:
         """`raw`: the row was read by SQL, not the ORM, so its secrets are still encrypted."""
         (pk, url, attempt_count, manual_attempt_count, status_before_retry, next_attempt_before_retry, event_id,
          endpoint_id, type_, created_at, sequence, api_version, data,
-         secret, previous_secret, previous_expires, integrator_secret) = row  # fmt: skip
+         secret, previous_secret, previous_expires, integrator_secret, integrator_id) = row  # fmt: skip
         if isinstance(data, str):  # jsonb as text: Django leaves decoding to the field
             data = json.loads(data)
         payload = event_representation(event_id, type_, created_at, sequence, api_version, data)
@@ -248,7 +255,7 @@ class _Job:
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         return cls(
             pk, url, attempt_count, manual_attempt_count, status_before_retry, next_attempt_before_retry, event_id,
-            endpoint_id, body, secrets,
+            endpoint_id, body, secrets, type_, integrator_id,
         )  # fmt: skip
 
     @property
@@ -405,10 +412,15 @@ def _claim(*, ids: list[int] | None = None, limit: int = 1) -> list[_Job]:
                 params.update({f"id{n}": pk for n, pk in enumerate(ids)})
             tables = _tables(only)
             lease = _LEASE_SQL.format(picked="IN (SELECT id FROM picked)", **tables)
-            cursor.execute(_PICK_SQL_WINDOWED.format(**tables) + lease, params)
+            # Stored as the ORM stores it, so that recording the outcome finds it (_write_outcomes).
+            stored = {**params, "lease": connection.ops.adapt_datetimefield_value(params["lease"])}
+            cursor.execute(_PICK_SQL_WINDOWED.format(**tables) + lease, stored)
             leased = [row[0] for row in cursor.fetchall()]
             rows = list(Delivery.objects.filter(pk__in=leased).values_list(*_LOAD_FIELDS)) if leased else []
-    return [_Job.load(row, now, raw=connection.vendor == "postgresql") for row in rows]
+    jobs = [_Job.load(row, now, raw=connection.vendor == "postgresql") for row in rows]
+    for job in jobs:
+        job.lease = params["lease"]
+    return jobs
 
 
 @dataclass
@@ -496,10 +508,27 @@ def _record(sent: list[_Sent]) -> list[str]:
         if known is None or known.http_status != 410:
             deciding[endpoint_id] = item.result
     with transaction.atomic():
-        _write_outcomes(sent, now)
+        recorded = _write_outcomes(sent, now)
+        for item, outcome in zip(sent, outcomes, strict=True):
+            if item.job.id in recorded and outcome in ("failed", "gone") and not item.job.manual:
+                _exhausted(item.job)
         for endpoint_id, result in sorted(deciding.items()):  # in one order: two drains cannot deadlock
             _update_health(endpoint_id, result, now)
     return outcomes
+
+
+def _exhausted(job: _Job) -> None:
+    """A delivery just ended `failed`: tell the integrator (`webhook.delivery.exhausted`), on its
+    other endpoints. Not for an operational event's own delivery: a chain of them would follow
+    a receiver that is down for good."""
+    if job.event_type.startswith("webhook."):
+        return
+    data = {
+        "endpoint_id": job.endpoint_id, "delivery_id": job.id, "event_id": job.event_id, "event_type": job.event_type,
+        "attempts": job.number,
+    }  # fmt: skip
+    integrator = Integrator.objects.get(pk=job.integrator_id)
+    publish(integrator, catalogue.WEBHOOK_DELIVERY_EXHAUSTED, data, not_to_endpoint=job.endpoint_id)
 
 
 def _log(sent: list[_Sent], outcomes: list[str]) -> None:
@@ -521,24 +550,27 @@ def _log(sent: list[_Sent], outcomes: list[str]) -> None:
 
 
 # The UPDATE first: it locks each delivery that still exists (its endpoint may have been deleted
-# while it was being sent), and only those get an attempt row.
+# while it was being sent) and is still leased to us, and only those get an attempt row. A lease
+# that ran out mid-send may have been followed by a manual retry or another drain's claim: the
+# late outcome must not overwrite them (the retry's "send now" would be lost).
 _RECORD_SQL = """
 WITH outcome AS (
     SELECT * FROM json_to_recordset(%(outcomes)s) AS o(
         delivery_id bigint, number integer, manual boolean, automatic integer, manual_count integer,
         http_status integer, duration_ms integer, error text, response_body text, status text, readiness text,
-        next_attempt_at timestamptz)
+        next_attempt_at timestamptz, lease timestamptz)
 ), updated AS (
     UPDATE {delivery} d
     SET status = o.status, attempt_count = o.automatic, manual_attempt_count = o.manual_count,
         next_attempt_at = o.next_attempt_at, readiness = o.readiness, locked_until = NULL,
         status_before_retry = '', next_attempt_before_retry = NULL, updated_at = %(now)s
-    FROM outcome o WHERE d.id = o.delivery_id AND d.id = ANY(%(ids)s)
+    FROM outcome o WHERE d.id = o.delivery_id AND d.id = ANY(%(ids)s) AND d.locked_until = o.lease
     RETURNING d.id
 )
 INSERT INTO {attempt} (delivery_id, number, manual, http_status, duration_ms, error, response_body, at)
 SELECT o.delivery_id, o.number, o.manual, o.http_status, o.duration_ms, o.error, o.response_body, %(now)s
 FROM outcome o JOIN updated u ON u.id = o.delivery_id
+RETURNING delivery_id
 """
 
 
@@ -551,14 +583,15 @@ _RECORD = _Prepared(
 )
 
 
-def _write_outcomes(sent: list[_Sent], now: datetime) -> None:
+def _write_outcomes(sent: list[_Sent], now: datetime) -> set[int]:
     """Each delivery's new state and attempt log row; a delivery deleted meanwhile (with its
-    endpoint) is skipped, not the batch. On PostgreSQL one statement from a JSON parameter (the
-    ORM's INSERT and UPDATEs cost more CPU than sending the batch); elsewhere through the ORM."""
+    endpoint), or no longer leased to us, is skipped, not the batch. On PostgreSQL one statement
+    from a JSON parameter (the ORM's INSERT and UPDATEs cost more CPU than sending the batch);
+    elsewhere through the ORM. Returns the ids recorded."""
     if connection.vendor != "postgresql":
         still_there = [
             s for s in sent
-            if Delivery.objects.filter(pk=s.job.id).update(
+            if Delivery.objects.filter(pk=s.job.id, locked_until=s.job.lease).update(
                 status=s.job.status, attempt_count=s.job.attempt_count, manual_attempt_count=s.job.manual_attempt_count,
                 next_attempt_at=s.job.next_attempt_at, readiness=s.job.readiness, locked_until=None,
                 status_before_retry="", next_attempt_before_retry=None, updated_at=now,
@@ -571,7 +604,8 @@ def _write_outcomes(sent: list[_Sent], now: datetime) -> None:
             )
             for s in still_there
         )  # fmt: skip
-        return
+        _log_skipped(len(sent) - len(still_there))
+        return {s.job.id for s in still_there}
     outcomes = [
         {
             "delivery_id": s.job.id, "number": s.job.number, "manual": s.job.manual,
@@ -580,11 +614,20 @@ def _write_outcomes(sent: list[_Sent], now: datetime) -> None:
             "duration_ms": s.result.duration_ms, "error": s.result.error, "response_body": s.result.response_body,
             "status": s.job.status, "readiness": s.job.readiness,
             "next_attempt_at": s.job.next_attempt_at.isoformat() if s.job.next_attempt_at else None,
+            "lease": s.job.lease.isoformat() if s.job.lease else None,
         }
         for s in sent
     ]  # fmt: skip
     with connection.cursor() as cursor:
         _RECORD.execute(cursor, {"outcomes": json.dumps(outcomes), "ids": [s.job.id for s in sent], "now": now})
+        recorded = {row[0] for row in cursor.fetchall()}
+    _log_skipped(len(sent) - len(recorded))
+    return recorded
+
+
+def _log_skipped(count: int) -> None:
+    if count:
+        logger.warning("%s outcomes not recorded: deleted meanwhile, or leased again after our lease ran out", count)
 
 
 def _next_state(job: _Job, result: transport.PostResult, now: datetime) -> str:
@@ -643,10 +686,12 @@ def _update_health(endpoint_id: int, result: transport.PostResult, now: datetime
     if not endpoint.is_active:
         return
     if result.http_status == 410:
-        webhook_disable(endpoint=endpoint, reason="the receiver answered 410 Gone")
+        webhook_disable(endpoint=endpoint, reason="the receiver answered 410 Gone", cause="gone")
     elif now - failing_since >= timedelta(days=settings.WEBHOOKS_DISABLE_AFTER_DAYS):
         webhook_disable(
-            endpoint=endpoint, reason=f"every delivery failed for {settings.WEBHOOKS_DISABLE_AFTER_DAYS} days"
+            endpoint=endpoint,
+            reason=f"every delivery failed for {settings.WEBHOOKS_DISABLE_AFTER_DAYS} days",
+            cause="failing",
         )
 
 

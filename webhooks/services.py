@@ -2,25 +2,27 @@
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fulfillment.models import Integrator
-from getitdone import limits, rows
+from getitdone import limits, rows, wakeups
 from getitdone.errors import InvalidInput, NotAllowed
 from webhooks import addresses, catalogue, selectors, signing
 from webhooks.catalogue import EVENT_TYPES
 from webhooks.models import (
     Delivery,
+    DeliveryAttempt,
     DeliveryStatus,
     Event,
     EventSequence,
@@ -60,16 +62,11 @@ def wake_drain(*, force: bool = False) -> None:
     """Tell the workers there is work. Coalesced: while a wake-up is pending or a drain is at
     work, more commits need none (a drain clears the flag when it runs out of work, then looks
     once more). Best effort: with the broker down the beat sweep wakes a drain once it is back;
-    the rows are the truth."""
-    from webhooks.tasks import drain
-
+    the rows are the truth (getitdone/wakeups.py)."""
     if not force and not cache.add(WAKE_FLAG, 1, timeout=settings.WEBHOOKS_WAKE_COALESCE_SECONDS):
         return
-    try:
-        drain.apply_async(retry=False)
-    except Exception as exc:  # the broker is down; the rows stay due and the sweep finds them
-        cache.delete(WAKE_FLAG)
-        logger.warning("could not wake a delivery drain (%s); the sweep will", exc)
+    if not wakeups.wake("webhooks.drain"):
+        cache.delete(WAKE_FLAG)  # nobody was woken: let the next commit try again
 
 
 @dataclass(frozen=True)
@@ -88,14 +85,21 @@ def publish(
     *,
     issue: Any = None,
     only_endpoint: WebhookEndpoint | None = None,
+    not_to_endpoint: int | None = None,
 ) -> Event:
     """Record an event, and a Delivery for each URL that wants it, in the caller's transaction
-    (the outbox): they exist iff the change does. Workers are woken after commit."""
-    return publish_many(integrator, [Publication(type, data, issue)], only_endpoint=only_endpoint)[0]
+    (the outbox): they exist iff the change does. Workers are woken after commit.
+    `not_to_endpoint`: the endpoint an operational event is about, which does not get it."""
+    publications = [Publication(type, data, issue)]
+    return publish_many(integrator, publications, only_endpoint=only_endpoint, not_to_endpoint=not_to_endpoint)[0]
 
 
 def publish_many(
-    integrator: Integrator, publications: list[Publication], *, only_endpoint: WebhookEndpoint | None = None
+    integrator: Integrator,
+    publications: list[Publication],
+    *,
+    only_endpoint: WebhookEndpoint | None = None,
+    not_to_endpoint: int | None = None,
 ) -> list[Event]:
     """`publish` for several events of one change (an issue and the children that moved with
     it), in order, with one statement each for the events, the endpoints and the deliveries."""
@@ -116,6 +120,7 @@ def publish_many(
     ]  # fmt: skip
     rows.insert(events)
     endpoints = [only_endpoint] if only_endpoint else selectors.active_endpoints(integrator=integrator)
+    endpoints = [e for e in endpoints if e.pk != not_to_endpoint]
     now = timezone.now()
     deliveries = []
     for event, publication in zip(events, publications, strict=True):
@@ -136,12 +141,39 @@ def publish_many(
     return events
 
 
-def events_prune(*, older_than_days: int | None = None) -> int:
-    """Delete events past the retention window; returns how many went."""
+def events_prune(
+    *, older_than_days: int | None = None, batch_size: int = 1000, on_batch: Callable[[int], None] | None = None
+) -> int:
+    """Delete events past the retention window, with their deliveries and attempts; returns how
+    many went. Never an event with a pending delivery: it goes once the delivery ends.
+
+    In batches of `batch_size`, a transaction each, by key: no row is loaded into Python, and a
+    batch holds its locks briefly. `on_batch(deleted)` follows the progress."""
     days = settings.EVENTS_RETENTION_DAYS if older_than_days is None else older_than_days
     cutoff = timezone.now() - timedelta(days=days)
-    deleted, _ = Event.objects.filter(created_at__lt=cutoff).delete()
-    return deleted
+    event, delivery = Event._meta.db_table, Delivery._meta.db_table
+    attempt = DeliveryAttempt._meta.db_table
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    pick = (
+        f"SELECT e.id FROM {event} e WHERE e.created_at < %s AND NOT EXISTS ("
+        f"SELECT 1 FROM {delivery} d WHERE d.event_id = e.id AND d.status = %s) ORDER BY e.created_at LIMIT %s{lock}"
+    )
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            # Locked: a delivery created for one of them meanwhile (a resend) waits, then fails
+            # on its foreign key instead of being deleted behind its creator's back.
+            ids = [row[0] for row in rows.fetch(pick, [cutoff, DeliveryStatus.PENDING, batch_size])]
+            if not ids:
+                return deleted
+            among = ", ".join(["%s"] * len(ids))
+            doomed = f"SELECT id FROM {delivery} WHERE event_id IN ({among})"
+            rows.execute(f"DELETE FROM {attempt} WHERE delivery_id IN ({doomed})", ids)
+            rows.execute(f"DELETE FROM {delivery} WHERE event_id IN ({among})", ids)
+            batch = rows.execute(f"DELETE FROM {event} WHERE id IN ({among})", ids)
+        deleted += batch
+        if on_batch is not None:
+            on_batch(batch)
 
 
 # --- Endpoint configuration -------------------------------------------------------------------
@@ -222,17 +254,30 @@ def webhook_update(*, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpo
         webhook_enable(endpoint=endpoint)
     elif changes.get("active") is False and endpoint.is_active:
         webhook_disable(endpoint=endpoint, reason="disabled by the integrator")
+    if "url" in changes:
+        # What is pending goes to the new URL from its next attempt, in flight or not (before the
+        # endpoint's row, as above).
+        Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).exclude(url=endpoint.url).update(
+            url=endpoint.url
+        )
     # Only what was asked: a save of every field from this copy would undo a disable a drain
     # committed meanwhile.
     endpoint.save(update_fields=[f for f in ("url", "description", "event_types") if f in changes] + ["updated_at"])
     return endpoint
 
 
-def webhook_disable(*, endpoint: WebhookEndpoint, reason: str) -> None:
+def webhook_disable(*, endpoint: WebhookEndpoint, reason: str, cause: str | None = None) -> None:
+    """Disable an endpoint. `cause` (`gone`: a 410; `failing`: every delivery failed for days)
+    when we disabled it, not its owner: then the integrator hears of it through a
+    `webhook.endpoint.disabled` event, on its other endpoints and in the feed."""
     endpoint.is_active = False
     endpoint.disabled_reason = reason
     endpoint.disabled_at = timezone.now()
     endpoint.save(update_fields=["is_active", "disabled_reason", "disabled_at", "updated_at"])
+    if cause is not None:
+        data = {"endpoint_id": endpoint.pk, "url": endpoint.url, "reason": cause}
+        integrator = Integrator.objects.get(pk=endpoint.integrator_id)
+        publish(integrator, catalogue.WEBHOOK_ENDPOINT_DISABLED, data, not_to_endpoint=endpoint.pk)
     # Its pending deliveries wait for it to be enabled, out of the claims' way; paused after
     # commit, in a transaction of their own. In the caller's, the endpoint's row would be locked
     # before the deliveries' rows, and a drain recording a batch locks them the other way round
@@ -279,6 +324,55 @@ def webhook_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     )
     transaction.on_commit(wake_drain)
     return endpoint
+
+
+RECOVER_STATUSES = ("failed", "all")
+
+
+@transaction.atomic
+def webhook_recover(
+    *, endpoint: WebhookEndpoint, since: datetime, until: datetime | None = None, status: str = "failed"
+) -> int:
+    """Send again, to this endpoint, the events of a time window that are still kept: those whose
+    delivery to it failed (`failed`), or every one it subscribes to (`all`). New deliveries, with
+    the events' own ids as `webhook-id`; an event already pending to it is not queued twice.
+    Returns how many were queued. API.md §7."""
+    oldest = timezone.now() - timedelta(days=settings.EVENTS_RETENTION_DAYS)
+    if since < oldest:
+        days = settings.EVENTS_RETENTION_DAYS
+        raise InvalidInput(
+            f"Events are kept {days} days: `since` must be after {oldest:%Y-%m-%dT%H:%M:%SZ}.",
+            code="out_of_retention", field="since",
+        )  # fmt: skip
+    if until is not None and until < since:
+        raise InvalidInput("`until` is before `since`.", code="invalid_window", field="until")
+    if status not in RECOVER_STATUSES:
+        raise InvalidInput(f"status is one of {', '.join(RECOVER_STATUSES)}.", code="invalid_choice", field="status")
+    events = Event.objects.filter(integrator_id=endpoint.integrator_id, created_at__gte=since)
+    if until is not None:
+        events = events.filter(created_at__lte=until)
+    to_it = Delivery.objects.filter(event=OuterRef("pk"), endpoint=endpoint)
+    if status == "failed":
+        events = events.filter(Exists(to_it.filter(status=DeliveryStatus.FAILED)))
+    else:
+        if endpoint.event_types:
+            events = events.filter(type__in=endpoint.event_types)
+        # Not another endpoint's test, nor news about this endpoint itself.
+        events = events.exclude(type=catalogue.WEBHOOK_TEST)
+        events = events.exclude(type__startswith="webhook.", data__endpoint_id=endpoint.pk)
+    ids = list(events.exclude(Exists(to_it.filter(status=DeliveryStatus.PENDING))).order_by("created_at", "id")
+               .values_list("pk", flat=True))  # fmt: skip
+    now, readiness = timezone.now(), readiness_for(endpoint)
+    for start in range(0, len(ids), 1000):
+        rows.insert([
+            Delivery(event_id=pk, integrator_id=endpoint.integrator_id, endpoint=endpoint, url=endpoint.url,
+                     next_attempt_at=now, readiness=readiness)
+            for pk in ids[start : start + 1000]
+        ])  # fmt: skip
+    if ids:
+        transaction.on_commit(wake_drain)
+    logger.info("recover: %s events queued again to webhook endpoint %s", len(ids), endpoint.pk)
+    return len(ids)
 
 
 def webhook_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:

@@ -184,6 +184,33 @@ def test_disabling_an_endpoint_asks_first_and_rotating_shows_the_secret_once(adm
     assert endpoint.secret not in admin_page.content()  # shown once
 
 
+def test_recover_since_sends_a_windows_failed_events_again(admin_page, integrator, receiver, delivery, settings):
+    settings.WEBHOOKS_RETRY_SCHEDULE = []  # one attempt, then failed
+    receiver.respond(500, 500, 200, path="/orders")
+    endpoint = webhook_create(integrator=integrator, url=receiver.url("/orders"))
+    _order(integrator, "REC-1")
+    _order(integrator, "REC-2")
+    assert send_all_due() == ["failed", "failed"]
+    admin_page.get_by_role("link", name="Webhook endpoints").click()
+
+    def recover(since: str) -> None:
+        admin_page.get_by_role("row").filter(has_text=endpoint.url).get_by_role("checkbox").check()
+        _choose_action(admin_page, "Recover since")
+        expect(admin_page.get_by_text("Send events again to this endpoint:")).to_be_visible()
+        admin_page.get_by_label("Since").fill(since)
+        admin_page.get_by_role("button", name="Send them again").click()
+
+    recover("2020-01-01T00:00")
+    expect(admin_page.get_by_text("Events are kept 30 days", exact=False)).to_be_visible()
+    admin_page.get_by_label("Since").fill((timezone.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
+    screenshot(admin_page, "endpoint-recover-form")
+    admin_page.get_by_role("button", name="Send them again").click()
+    expect(admin_page.locator(".messagelist")).to_contain_text(f"2 events queued again to {endpoint.url}.")
+    assert send_all_due() == ["succeeded", "succeeded"]
+    deliveries = client_for(integrator).get(f"/api/webhooks/{endpoint.pk}/deliveries").json()["data"]["results"]
+    assert sorted(d["status"] for d in deliveries) == ["failed", "failed", "succeeded", "succeeded"]
+
+
 def test_an_event_page_shows_its_data_and_deliveries(admin_page, integrator, receiver, delivery, settings):
     settings.WEBHOOKS_RETRY_SCHEDULE = []
     receiver.respond(200)

@@ -282,7 +282,7 @@ def test_a_runner_whose_lease_was_taken_over_rolls_back(auth_client, issue):
     # Meanwhile their lease ran out, the sweep queued them again and another runner leased the
     # second: the first's change, made under the lost lease, rolls back with it.
     Command.objects.filter(pk=second.pk).update(lease_token="next-runner")
-    assert _run_batch([first, second], "slow-runner") is False
+    assert _run_batch([first, second], "slow-runner") is None
     assert IssueNote.objects.count() == 0 and not Event.objects.filter(type="issue.note_added").exists()
     assert set(Command.objects.values_list("status", flat=True)) == {"running"}
 
@@ -293,5 +293,95 @@ def test_a_failure_is_not_recorded_by_a_runner_that_lost_its_lease(auth_client, 
     send(auth_client, {"type": "AddNote", "client_issue_id": "nope", "text": "x"})
     [command] = _claim(issue.integrator_id, "nope", "slow-runner", limit=10)
     Command.objects.update(lease_token="next-runner")
-    assert _run_batch([command], "slow-runner") is False
+    assert _run_batch([command], "slow-runner") is None
     assert not Event.objects.filter(type="command.failed").exists()
+
+
+@pytest.fixture
+def lock_timeout():
+    """The database gives up waiting for a row lock after 100 ms: a real, passing refusal."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '100ms'")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("RESET lock_timeout")
+
+
+def _hold_issue_lock(client_issue_id: str, seconds: float):
+    """Another connection holds the issue's row lock for `seconds`, in a thread."""
+    import threading
+
+    import psycopg
+    from django.db import connection
+
+    other = psycopg.connect(**connection.get_connection_params())
+    other.execute("SELECT id FROM orders_issue WHERE client_issue_id = %s FOR UPDATE", [client_issue_id])
+
+    def release():
+        other.commit()
+        other.close()
+
+    timer = threading.Timer(seconds, release)
+    timer.start()
+    return timer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_command_the_database_refuses_for_a_moment_is_tried_again_in_order(auth_client, issue, lock_timeout):
+    send(auth_client, {"type": "AddNote", "client_issue_id": "C-1", "text": "first"})
+    send(auth_client, {"type": "AddNote", "client_issue_id": "C-1", "text": "second"})
+    timer = _hold_issue_lock("C-1", 0.25)
+    try:
+        run_all()
+    finally:
+        timer.join()
+    first, second = Command.objects.order_by("id")
+    assert (first.status, second.status) == ("succeeded", "succeeded")
+    assert 2 <= first.attempts <= 5 and second.attempts == 1  # the second waited its turn, untried
+    assert list(IssueNote.objects.order_by("id").values_list("text", flat=True)) == ["first", "second"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_command_the_database_keeps_refusing_fails_after_its_attempts(auth_client, issue, lock_timeout, settings):
+    settings.COMMANDS_MAX_ATTEMPTS = 3
+    send(auth_client, {"type": "AddNote", "client_issue_id": "C-1", "text": "never"})
+    timer = _hold_issue_lock("C-1", 1.5)
+    try:
+        run_all()
+    finally:
+        timer.join()
+    command = Command.objects.get()
+    assert (command.status, command.attempts, command.error["code"]) == ("failed", 3, "too_many_attempts")
+    assert "lock timeout" in command.error["message"]
+    assert Event.objects.filter(type="command.failed").count() == 1 and not IssueNote.objects.exists()
+
+
+def test_a_command_whose_worker_keeps_dying_fails_and_its_neighbours_run(auth_client, issue, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from commands.services import _claim
+
+    settings.COMMANDS_MAX_ATTEMPTS = 2
+    for text in ["poison", "after"]:
+        send(auth_client, {"type": "AddNote", "client_issue_id": "C-1", "text": text})
+    poison, after = Command.objects.order_by("id")
+    expired = timezone.now() - timedelta(seconds=1)
+    assert len(_claim(issue.integrator_id, "C-1", "dies", limit=10)) == 2
+    Command.objects.update(locked_until=expired)  # its worker died mid-batch
+    commands_sweep()
+    # Tried before: each now runs in a batch of its own, so only the culprit's attempts add up.
+    assert [c.pk for c in _claim(issue.integrator_id, "C-1", "dies again", limit=10)] == [poison.pk]
+    Command.objects.filter(pk=poison.pk).update(locked_until=expired)
+    commands_sweep()
+    poison.refresh_from_db()
+    assert (poison.status, poison.attempts, poison.error["code"]) == ("failed", 2, "too_many_attempts")
+    assert "worker" in poison.error["message"]
+    assert Event.objects.filter(type="command.failed").count() == 1
+    run_all()
+    after.refresh_from_db()
+    assert after.status == "succeeded"
+    assert list(IssueNote.objects.values_list("text", flat=True)) == ["after"]

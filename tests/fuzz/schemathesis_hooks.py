@@ -2,9 +2,10 @@
 
 Some operations refuse schema-valid data by business rule, by design (API.md): an unknown step
 or workflow name, a duplicate client_issue_id, a move no transition allows, the 20-endpoint
-limit, an Idempotency-Key reused with another body. schemathesis.toml lets those operations
-answer 400/422 to valid data; this check makes sure such an answer is one of those rules and
-nothing else (a 422 for any other field is still a failure)."""
+limit, an Idempotency-Key reused with another body, a recover window older than the events
+kept or ending before it starts. schemathesis.toml lets those operations answer 400/422 to
+valid data; this check makes sure such an answer is one of those rules and nothing else (a 422
+for any other field is still a failure)."""
 
 import json
 
@@ -16,6 +17,7 @@ BUSINESS_RULES = {
     "PUT /api/issues/status/{client_issue_id}": {400: {"transition_not_allowed"}, 422: {"unknown_status"}},
     "POST /api/commands": {422: {"idempotency_key_reused"}},
     "POST /api/webhooks": {422: {"limit_reached"}},
+    "POST /api/webhooks/{webhook_id}/recover": {422: {"out_of_retention", "invalid_window"}},
 }
 
 

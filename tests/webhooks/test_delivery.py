@@ -21,6 +21,7 @@ from webhooks.delivery import _CLAIM_LOCK, _claim, deliveries_drain, deliveries_
 from webhooks.models import Delivery, DeliveryStatus, Event, WebhookEndpoint
 from webhooks.services import (
     WAKE_FLAG,
+    delivery_retry,
     publish,
     webhook_create,
     webhook_disable,
@@ -176,13 +177,33 @@ def test_old_secret_stops_signing_after_24h(auth_client, integrator, receiver, d
         receiver.verify(request, old)
 
 
-def test_retry_after_is_honoured_within_bounds(settings):
-    settings.WEBHOOKS_RETRY_SCHEDULE = [5, 300]
-    settings.WEBHOOKS_MAX_RETRY_AFTER = 3600
-    assert 4.5 <= retry_delay(1) <= 5.5
-    assert 108 <= retry_delay(1, retry_after=120) <= 132
-    assert retry_delay(1, retry_after=10**6) <= 3600 * 1.1
-    assert retry_delay(3) is None
+def test_retry_after_pushes_later_up_to_a_day_never_earlier(settings):
+    settings.WEBHOOKS_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000]
+    assert 5 <= retry_delay(1) <= 5.5  # jitter only adds
+    assert retry_delay(1, retry_after=120) == 120
+    assert retry_delay(1, retry_after=10**6) == 24 * 3600
+    # A Retry-After of 1 s on attempt 5 leaves the schedule's 5 h.
+    assert all(retry_delay(5, retry_after=1) >= 5 * 3600 for _ in range(100))
+    assert retry_delay(8) is None
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("120", 120), (" 7 ", 7), ("soon", None), ("", None), ("-5", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0)],
+)
+def test_retry_after_header_as_seconds_or_a_past_date(header, seconds):
+    from webhooks.transport import _retry_after
+
+    assert _retry_after(header) == seconds
+
+
+def test_retry_after_header_as_a_future_date():
+    from email.utils import format_datetime
+
+    from webhooks.transport import _retry_after
+
+    in_an_hour = format_datetime(timezone.now() + timedelta(hours=1), usegmt=True)
+    assert 3590 <= _retry_after(in_an_hour) <= 3601
 
 
 def test_429_with_retry_after_schedules_later(auth_client, integrator, receiver, delivery, settings):
@@ -193,6 +214,19 @@ def test_429_with_retry_after_schedules_later(auth_client, integrator, receiver,
     assert delivery_attempt(Delivery.objects.get().pk) == "retry"
     wait = (Delivery.objects.get().next_attempt_at - timezone.now()).total_seconds()
     assert 100 < wait < 135
+
+
+def test_retry_after_of_a_second_on_attempt_five_keeps_the_five_hours(
+    auth_client, integrator, receiver, delivery, settings
+):
+    settings.WEBHOOKS_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000]
+    receiver.respond(503, headers={"Retry-After": "1"})
+    _hook(integrator, receiver)
+    auth_client.post("/api/issues", {"client_issue_id": "q5"}, format="json")
+    Delivery.objects.update(attempt_count=4)  # four attempts failed before this one
+    assert delivery_attempt(Delivery.objects.get().pk) == "retry"
+    wait = (Delivery.objects.get().next_attempt_at - timezone.now()).total_seconds()
+    assert 5 * 3600 - 5 <= wait <= 5.5 * 3600
 
 
 def test_redirects_are_not_followed(auth_client, integrator, receiver, delivery):
@@ -572,3 +606,54 @@ def test_a_410_pauses_the_endpoints_other_deliveries_once_the_batch_is_recorded(
     assert sorted(Delivery.objects.values_list("status", "readiness")) == [
         ("failed", "ready"), ("pending", "paused"), ("pending", "paused"),
     ]  # fmt: skip
+
+
+def test_a_patched_url_takes_the_pending_deliveries(auth_client, integrator, receiver, delivery):
+    receiver.respond(500, path="/old")
+    receiver.respond(200, path="/new")
+    endpoint = webhook_create(integrator=integrator, url=receiver.url("/old"))
+    auth_client.post("/api/issues", {"client_issue_id": "u1"}, format="json")
+    assert delivery_attempt(Delivery.objects.get().pk) == "retry"
+    done = Delivery.objects.create(
+        event=Event.objects.get(), integrator=integrator, endpoint=endpoint, url=receiver.url("/old"),
+        status=DeliveryStatus.SUCCEEDED, next_attempt_at=timezone.now(),
+    )  # fmt: skip
+    response = auth_client.patch(f"/api/webhooks/{endpoint.pk}", {"url": receiver.url("/new")}, format="json")
+    assert response.status_code == 200
+    assert send_all_due() == ["succeeded"]
+    assert [r.path for r in receiver.requests] == ["/old", "/new"]
+    done.refresh_from_db()
+    assert done.url == receiver.url("/old")  # what was delivered keeps the URL it went to
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_pressed_after_a_lease_ran_out_mid_send_is_not_lost(
+    auth_client, integrator, receiver, delivery, settings
+):
+    """A worker's lease runs out while it is still sending (a slow receiver, a paused process);
+    staff press Retry meanwhile. The late outcome of the stale attempt must not overwrite the
+    retry's "send now" with the schedule's next attempt an hour later."""
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    settings.WEBHOOKS_RETRY_SCHEDULE = [3600, 3600]
+    _hook(integrator, receiver)
+    answers = iter([500, 200])
+
+    def expire_and_retry(request):
+        from django.db import connection
+
+        if len(receiver.requests) == 0:
+            try:
+                Delivery.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
+                delivery_retry(delivery=Delivery.objects.get())
+            finally:
+                connection.close()
+        receiver.requests.append(request)
+        return Response(status=next(answers))
+
+    receiver.server.expect_request("/hook", method="POST").respond_with_handler(expire_and_retry)
+    auth_client.post("/api/issues", {"client_issue_id": "r1"}, format="json")
+    # The stale attempt (a 500, not recorded), then the retry it left due, in the same drain.
+    assert deliveries_drain(batch_size=10) == 2
+    done = Delivery.objects.get()
+    assert done.status == DeliveryStatus.SUCCEEDED and len(receiver.requests) == 2
+    assert [(a.manual, a.http_status) for a in done.attempts.all()] == [(True, 200)]

@@ -61,6 +61,30 @@ def test_prune_removes_only_events_past_retention(auth_client, delivery):
     assert list(Event.objects.values_list("data__issue__client_issue_id", flat=True)) == ["new"]
 
 
+def test_prune_goes_in_batches_and_keeps_what_is_still_being_delivered(auth_client, integrator, delivery):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhooks.models import Delivery, DeliveryAttempt, Event
+    from webhooks.services import events_prune, webhook_create
+
+    endpoint = webhook_create(integrator=integrator, url="http://127.0.0.1:9/hook")
+    for n in range(5):
+        auth_client.post("/api/issues", {"client_issue_id": f"p{n}"}, format="json")
+    Event.objects.update(created_at=timezone.now() - timedelta(days=31))
+    delivered = Delivery.objects.exclude(event__data__issue__client_issue_id="p4")
+    delivered.update(status="succeeded")
+    DeliveryAttempt.objects.bulk_create(DeliveryAttempt(delivery=d, number=1, http_status=200) for d in delivered)
+    batches = []
+    assert events_prune(batch_size=2, on_batch=batches.append) == 4
+    assert batches == [2, 2]
+    # p4's delivery is still pending: its event stays until the delivery ends.
+    assert list(Event.objects.values_list("data__issue__client_issue_id", flat=True)) == ["p4"]
+    assert list(Delivery.objects.values_list("endpoint", flat=True)) == [endpoint.pk]
+    assert not DeliveryAttempt.objects.exists()
+
+
 def test_feed_data_is_the_stored_json_as_valid_javascript(auth_client, delivery):
     details = {"note": "línea\u2028dos\u2029tres", "quote": 'say "hi" \\ bye', "n": [1, 2.5, None, True]}
     auth_client.post("/api/issues", {"client_issue_id": "raw", "details": details}, format="json")

@@ -55,3 +55,7 @@ class DeliveryDoc(serializers.Serializer):
     next_attempt_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     attempts = AttemptDoc(many=True)
+
+
+class RecoverDoc(serializers.Serializer):
+    queued = serializers.IntegerField(help_text="How many events were queued again to this endpoint")

@@ -33,3 +33,12 @@ class WebhookUpdateInputSerializer(StrictSerializer):
     description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=300)
     event_types = _event_types(required=False)
     active = serializers.BooleanField(required=False)
+
+
+class WebhookRecoverInputSerializer(StrictSerializer):
+    since = serializers.DateTimeField(help_text="Events created at or after this time (within retention)")
+    until = serializers.DateTimeField(required=False, help_text="… and at or before this one (default: now)")
+    status = serializers.ChoiceField(
+        choices=["failed", "all"], required=False, default="failed",
+        help_text="failed: the events whose delivery to this endpoint failed; all: every event it subscribes to",
+    )  # fmt: skip

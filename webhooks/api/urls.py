@@ -9,6 +9,7 @@ urlpatterns = [
     path("webhooks/<pk:webhook_id>", views.WebhookDetailApi.as_view(), name="webhook-detail"),
     path("webhooks/<pk:webhook_id>/rotate-secret", views.WebhookRotateSecretApi.as_view(), name="webhook-rotate"),
     path("webhooks/<pk:webhook_id>/test", views.WebhookTestApi.as_view(), name="webhook-test"),
+    path("webhooks/<pk:webhook_id>/recover", views.WebhookRecoverApi.as_view(), name="webhook-recover"),
     path("webhooks/<pk:webhook_id>/deliveries", views.DeliveryListApi.as_view(), name="delivery-list"),
     path(
         "webhooks/<pk:webhook_id>/deliveries/<pk:delivery_id>/retry",

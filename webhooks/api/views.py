@@ -10,10 +10,11 @@ from getitdone.api.pagination import PageQuerySerializer, paginated
 from getitdone.api.schema import page_of
 from getitdone.errors import NotFound
 from webhooks import selectors, services
-from webhooks.api.schemas import DeliveryDoc, EventDoc, EventFeedDoc, WebhookDoc, WebhookWithSecretDoc
+from webhooks.api.schemas import DeliveryDoc, EventDoc, EventFeedDoc, RecoverDoc, WebhookDoc, WebhookWithSecretDoc
 from webhooks.api.serializers import (
     EventFeedInputSerializer,
     WebhookCreateInputSerializer,
+    WebhookRecoverInputSerializer,
     WebhookUpdateInputSerializer,
 )
 from webhooks.representations import delivery_representation, webhook_representation
@@ -124,3 +125,16 @@ class DeliveryRetryApi(APIView):
         endpoint = selectors.webhook_get(integrator=request.user, webhook_id=webhook_id)
         delivery = services.delivery_retry(delivery=selectors.delivery_get(endpoint=endpoint, delivery_id=delivery_id))
         return Response(delivery_representation(delivery), status=202)
+
+
+class WebhookRecoverApi(APIView):
+    @extend_schema(
+        operation_id="webhooks_recover", tags=["webhooks"], request=WebhookRecoverInputSerializer,
+        responses={202: RecoverDoc},
+    )  # fmt: skip
+    def post(self, request: Request, webhook_id: int) -> Response:
+        endpoint = selectors.webhook_get(integrator=request.user, webhook_id=webhook_id)
+        serializer = WebhookRecoverInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        queued = services.webhook_recover(endpoint=endpoint, **serializer.validated_data)
+        return Response({"queued": queued}, status=202)
