@@ -436,7 +436,7 @@ def _request(job: _Job) -> transport.Request:
         "webhook-timestamp": str(timestamp),
         "webhook-signature": signing.signature_header(job.secrets, job.event_id, timestamp, job.body),
     }
-    return transport.Request(job.url, job.body, headers)
+    return transport.Request(job.url, job.body, headers, owner=job.integrator_id)
 
 
 def _send(batch: list[_Job]) -> list[_Sent]:

@@ -48,6 +48,7 @@ class Request:
     url: str
     body: bytes
     headers: dict[str, str]
+    owner: int | None = None  # the integrator: its host lookups get a bounded share of the resolver
 
 
 @dataclass(frozen=True)
@@ -145,34 +146,66 @@ def _thread_sender() -> _Sender:
 
 # Host lookups run here, so that a batch's hosts resolve at once and a stalled resolver costs a
 # batch at most CONNECT_TIMEOUT_MS (getaddrinfo has no timeout of its own, and a batch must end
-# well within its lease). A lookup still stalled keeps its thread until the resolver gives up.
-_RESOLVE_THREADS = 8
+# well within its lease). A lookup still stalled keeps its thread until the resolver gives up, so
+# one integrator's slow DNS must not take the threads every other integrator needs: a host whose
+# lookup is still under way is not looked up again (the next batches wait on the same lookup),
+# and each integrator has at most _LOOKUPS_PER_OWNER lookups under way; past that its requests
+# fail at once, to be retried on the schedule.
+_RESOLVE_THREADS = 32
+_LOOKUPS_PER_OWNER = 4
 _resolver: ThreadPoolExecutor | None = None
 _resolver_lock = threading.Lock()
+_lookups: dict[tuple[str, str], Future] = {}  # under way, by (scheme, netloc)
+_lookups_per_owner: dict[int | None, int] = {}
 
 
-def _resolve_later(url: str) -> Future:
+def _lookup(key: tuple[str, str], url: str, owner: int | None) -> Future | None:
+    """The lookup of this host, already under way or started now; None if the owner has too
+    many under way."""
     global _resolver
     with _resolver_lock:
+        if key in _lookups:
+            return _lookups[key]
+        if _lookups_per_owner.get(owner, 0) >= _LOOKUPS_PER_OWNER:
+            return None
         if _resolver is None:
             _resolver = ThreadPoolExecutor(_RESOLVE_THREADS, thread_name_prefix="webhooks-resolve")
-    return _resolver.submit(addresses.resolve, url)
+        future = _lookups[key] = _resolver.submit(addresses.resolve, url)
+        _lookups_per_owner[owner] = _lookups_per_owner.get(owner, 0) + 1
+
+    def done(_: Future) -> None:
+        with _resolver_lock:
+            del _lookups[key]
+            _lookups_per_owner[owner] -= 1
+            if not _lookups_per_owner[owner]:
+                del _lookups_per_owner[owner]
+
+    future.add_done_callback(done)
+    return future
 
 
 def _resolve_all(requests: list[Request]) -> dict[tuple[str, str], tuple[str, int] | str]:
     """Each scheme and host of a batch, looked up concurrently: the address and port to connect
     to, or the error its requests fail with."""
     lookups: dict[tuple[str, str], Future] = {}
+    targets: dict[tuple[str, str], tuple[str, int] | str] = {}
     for request in requests:
         try:
             parts = urlsplit(request.url)
         except ValueError:
             continue  # the request fails on its own when it is configured
         key = (parts.scheme, parts.netloc)
-        if key not in lookups:
-            lookups[key] = _resolve_later(request.url)
+        if key in lookups or key in targets:
+            continue
+        lookup = _lookup(key, request.url, request.owner)
+        if lookup is None:
+            targets[key] = (
+                f"TimeoutError: not looked up; {_LOOKUPS_PER_OWNER} earlier lookups of this integrator's hosts "
+                "are still unanswered"
+            )
+        else:
+            lookups[key] = lookup
     wait_for(lookups.values(), timeout=CONNECT_TIMEOUT_MS / 1000)
-    targets: dict[tuple[str, str], tuple[str, int] | str] = {}
     for key, lookup in lookups.items():
         if not lookup.done():
             targets[key] = f"TimeoutError: the host did not resolve within {CONNECT_TIMEOUT_MS} ms"

@@ -133,3 +133,37 @@ def test_a_stalled_host_lookup_fails_its_requests_after_the_connect_timeout(http
     assert [r.http_status for r in results] == [None, None, None, 204]
     assert all(r.error.startswith("TimeoutError: the host did not resolve") for r in results[:3])
     assert transport.CONNECT_TIMEOUT_MS / 1000 <= elapsed < 2 * transport.CONNECT_TIMEOUT_MS / 1000
+
+
+def test_one_integrators_stalled_resolver_does_not_delay_another_integrators_delivery(
+    httpserver, settings, monkeypatch
+):
+    """Integrator 1's hosts stop resolving and its deliveries keep coming, batch after batch;
+    integrator 2's host resolves at once. Its deliveries must not queue behind 1's lookups for
+    the resolver threads (they were 8 in all, shared)."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True
+    _serve(httpserver, lambda r: Response(status=204))
+    real_getaddrinfo = socket.getaddrinfo
+    release = threading.Event()
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host.startswith("slow"):
+            release.wait(30)  # a resolver that does not answer
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    try:
+        for _batch in range(2):  # 1's deliveries to 12 hosts, and their retries in a later batch
+            slow = [transport.Request(f"http://slow{n}.invalid/hook", b"{}", {}, owner=1) for n in range(12)]
+            results = transport.post_many(slow)
+            assert all(r.error.startswith("TimeoutError") for r in results)
+        started = time.monotonic()
+        [fast] = transport.post_many([transport.Request(httpserver.url_for("/hook"), b"{}", {}, owner=2)])
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+    assert fast.http_status == 204 and elapsed < 1
+    deadline = time.monotonic() + 10
+    while transport._lookups and time.monotonic() < deadline:  # the stalled lookups end with the release
+        time.sleep(0.05)
+    assert not transport._lookups and not transport._lookups_per_owner
