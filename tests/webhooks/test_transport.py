@@ -108,20 +108,27 @@ def test_a_request_libcurl_cannot_take_fails_alone(httpserver):
     assert [r.headers["webhook-id"] for r in seen] == ["evt_ok", "evt_next"]
 
 
+def _stall_lookups(monkeypatch, prefix: str) -> threading.Event:
+    """Host names starting with `prefix` do not resolve until the returned event is set, as
+    with a resolver that does not answer (getaddrinfo has no timeout)."""
+    real_getaddrinfo = socket.getaddrinfo
+    release = threading.Event()
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host.startswith(prefix):
+            release.wait(30)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return release
+
+
 def test_a_stalled_host_lookup_fails_its_requests_after_the_connect_timeout(httpserver, settings, monkeypatch):
     """getaddrinfo has no timeout; a batch must not wait for a stalled resolver (it must end
     well within its lease). Hosts resolve concurrently, at most CONNECT_TIMEOUT_MS in all."""
     settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True
     _serve(httpserver, lambda r: Response(status=204))
-    real_getaddrinfo = socket.getaddrinfo
-    release = threading.Event()
-
-    def getaddrinfo(host, *args, **kwargs):
-        if host.startswith("stalled"):
-            release.wait(30)  # a resolver that does not answer
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    release = _stall_lookups(monkeypatch, "stalled")
     stalled = [transport.Request(f"http://stalled{n}.invalid/hook", b"{}", {}) for n in range(3)]
     ok = transport.Request(httpserver.url_for("/hook"), b"{}", {})
     started = time.monotonic()
@@ -143,15 +150,7 @@ def test_one_integrators_stalled_resolver_does_not_delay_another_integrators_del
     the resolver threads (they were 8 in all, shared)."""
     settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True
     _serve(httpserver, lambda r: Response(status=204))
-    real_getaddrinfo = socket.getaddrinfo
-    release = threading.Event()
-
-    def getaddrinfo(host, *args, **kwargs):
-        if host.startswith("slow"):
-            release.wait(30)  # a resolver that does not answer
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    release = _stall_lookups(monkeypatch, "slow")
     try:
         for _batch in range(2):  # 1's deliveries to 12 hosts, and their retries in a later batch
             slow = [transport.Request(f"http://slow{n}.invalid/hook", b"{}", {}, owner=1) for n in range(12)]
