@@ -38,6 +38,7 @@ from webhooks.models import (
     DeliveryAttempt,
     DeliveryStatus,
     Event,
+    EventSequence,
     Readiness,
     WebhookEndpoint,
     event_representation,
@@ -509,12 +510,30 @@ def _record(sent: list[_Sent]) -> list[str]:
             deciding[endpoint_id] = item.result
     with transaction.atomic():
         recorded = _write_outcomes(sent, now)
+        if any(not item.result.ok for item in sent):
+            _lock_sequences({item.job.integrator_id for item in sent if not item.result.ok})
         for item, outcome in zip(sent, outcomes, strict=True):
             if item.job.id in recorded and outcome in ("failed", "gone") and not item.job.manual:
                 _exhausted(item.job)
         for endpoint_id, result in sorted(deciding.items()):  # in one order: two drains cannot deadlock
             _update_health(endpoint_id, result, now)
     return outcomes
+
+
+def _lock_sequences(integrator_ids: set[int]) -> None:
+    """Before a batch's failures may publish operational events (exhausted, disabled): their
+    integrators' event counters, in id order. PostgreSQL's commit-time trigger would otherwise
+    take them in the order the events were inserted, and two drains whose batches mix the same
+    integrators the other way round would deadlock at COMMIT."""
+    if connection.vendor != "postgresql" or not integrator_ids:
+        return  # elsewhere the counter is taken at insert, and SQLite serializes writers anyway
+    ids = sorted(integrator_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT integrator_id FROM {EventSequence._meta.db_table} WHERE integrator_id IN"
+            f" ({', '.join(['%s'] * len(ids))}) ORDER BY integrator_id FOR UPDATE",
+            ids,
+        )
 
 
 def _exhausted(job: _Job) -> None:

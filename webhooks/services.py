@@ -246,7 +246,13 @@ def webhook_update(*, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpo
         endpoint.description = changes["description"]
     if "event_types" in changes:
         endpoint.event_types = _validate_event_types(changes["event_types"] or [])
-    # Enable or disable first: enabling writes the deliveries' rows before the endpoint's (the
+    if "url" in changes:
+        # What is pending goes to the new URL from its next attempt, in flight or not. First of
+        # all: the deliveries' rows are locked before the endpoint's, as a drain locks them.
+        Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).exclude(url=endpoint.url).update(
+            url=endpoint.url
+        )
+    # Enable or disable next: enabling writes the deliveries' rows before the endpoint's (the
     # order a drain recording a batch locks them), and the save below would lock the endpoint's
     # first. As the database has it now: a drain may have disabled it since it was read.
     endpoint.is_active = WebhookEndpoint.objects.values_list("is_active", flat=True).get(pk=endpoint.pk)
@@ -254,12 +260,6 @@ def webhook_update(*, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpo
         webhook_enable(endpoint=endpoint)
     elif changes.get("active") is False and endpoint.is_active:
         webhook_disable(endpoint=endpoint, reason="disabled by the integrator")
-    if "url" in changes:
-        # What is pending goes to the new URL from its next attempt, in flight or not (before the
-        # endpoint's row, as above).
-        Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).exclude(url=endpoint.url).update(
-            url=endpoint.url
-        )
     # Only what was asked: a save of every field from this copy would undo a disable a drain
     # committed meanwhile.
     endpoint.save(update_fields=[f for f in ("url", "description", "event_types") if f in changes] + ["updated_at"])
@@ -348,6 +348,9 @@ def webhook_recover(
         raise InvalidInput("`until` is before `since`.", code="invalid_window", field="until")
     if status not in RECOVER_STATUSES:
         raise InvalidInput(f"status is one of {', '.join(RECOVER_STATUSES)}.", code="invalid_choice", field="status")
+    # Two recovers of one endpoint at once (a double click, a client's retry) take turns, so the
+    # second sees the first's pending deliveries and queues nothing twice.
+    WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk).first()
     events = Event.objects.filter(integrator_id=endpoint.integrator_id, created_at__gte=since)
     if until is not None:
         events = events.filter(created_at__lte=until)
