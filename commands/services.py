@@ -248,7 +248,7 @@ def _claim(integrator_id: int, issue_key: str, token: str, *, limit: int, first_
         ids = [c.pk for c in runnable]
         rows.execute(
             f"UPDATE {Command._meta.db_table} SET {sets}, attempts = attempts + 1"
-            f" WHERE id IN ({', '.join(['%s'] * len(ids))})",
+            f" WHERE id IN ({rows.placeholders(ids)})",
             [*values, *ids],
         )
     for command in runnable:
@@ -317,7 +317,7 @@ def _requeue(commands: list[Command], token: str) -> None:
     rows.execute(
         f"UPDATE {Command._meta.db_table} SET status = %s, lease_token = '', locked_until = NULL,"
         f" attempts = attempts - CASE WHEN id = %s THEN 0 ELSE 1 END"
-        f" WHERE id IN ({', '.join(['%s'] * len(ids))}) AND status = %s AND lease_token = %s",
+        f" WHERE id IN ({rows.placeholders(ids)}) AND status = %s AND lease_token = %s",
         [CommandStatus.QUEUED, ids[0], *ids, CommandStatus.RUNNING, token],
     )
 

@@ -65,6 +65,12 @@ def fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return cursor.fetchall()
 
 
+def placeholders(values: Sequence[Any]) -> str:
+    """`%s, %s, …`, one per value: for `IN (…)` (psycopg adapts no tuple to a list, and SQLite
+    has no `= ANY`)."""
+    return ", ".join(["%s"] * len(values))
+
+
 def execute(sql: str, params: Sequence[Any]) -> int:
     """Run a write; returns how many rows it touched."""
     with connection.cursor() as cursor:
@@ -82,7 +88,7 @@ def insert(objs: Sequence[Model]) -> None:
     if auto_pk is not None and not connection.features.can_return_rows_from_bulk_insert:
         model._base_manager.bulk_create(objs)  # no RETURNING: let the ORM read the ids back
         return
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    row = f"({placeholders(fields)})"
     sql = into + ", ".join([row] * len(objs))
     if auto_pk is not None:
         sql += f" RETURNING {connection.ops.quote_name(auto_pk.column)}"

@@ -244,7 +244,7 @@ def _write_moves(moves: list[_Move], *, actor: Actor, note: str) -> None:
         # Written out: the queryset's compiling cost more than the UPDATE (getitdone/rows.py).
         rows.execute(
             f"UPDATE {Issue._meta.db_table} SET step_id = %s, version = version + 1, step_entered_at = %s,"
-            f" updated_at = %s WHERE id IN ({', '.join(['%s'] * len(ids))})",
+            f" updated_at = %s WHERE id IN ({rows.placeholders(ids)})",
             [step_id, stored_now, stored_now, *ids],
         )
     rows.insert([

@@ -31,7 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from fulfillment.models import Integrator
-from getitdone import crypto
+from getitdone import crypto, rows
 from webhooks import catalogue, signing, transport
 from webhooks.models import (
     Delivery,
@@ -44,7 +44,7 @@ from webhooks.models import (
     event_representation,
     unleased,
 )
-from webhooks.services import WAKE_FLAG, publish, wake_drain, webhook_disable
+from webhooks.services import WAKE_FLAG, Publication, publish_many, wake_drain, webhook_disable
 
 logger = logging.getLogger(__name__)
 
@@ -512,9 +512,9 @@ def _record(sent: list[_Sent]) -> list[str]:
         recorded = _write_outcomes(sent, now)
         if any(not item.result.ok for item in sent):
             _lock_sequences({item.job.integrator_id for item in sent if not item.result.ok})
-        for item, outcome in zip(sent, outcomes, strict=True):
-            if item.job.id in recorded and outcome in ("failed", "gone") and not item.job.manual:
-                _exhausted(item.job)
+        ended = [item.job for item, outcome in zip(sent, outcomes, strict=True)
+                 if item.job.id in recorded and outcome in ("failed", "gone") and not item.job.manual]  # fmt: skip
+        _report_exhausted(ended)
         for endpoint_id, result in sorted(deciding.items()):  # in one order: two drains cannot deadlock
             _update_health(endpoint_id, result, now)
     return outcomes
@@ -531,23 +531,28 @@ def _lock_sequences(integrator_ids: set[int]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT integrator_id FROM {EventSequence._meta.db_table} WHERE integrator_id IN"
-            f" ({', '.join(['%s'] * len(ids))}) ORDER BY integrator_id FOR UPDATE",
+            f" ({rows.placeholders(ids)}) ORDER BY integrator_id FOR UPDATE",
             ids,
         )
 
 
-def _exhausted(job: _Job) -> None:
-    """A delivery just ended `failed`: tell the integrator (`webhook.delivery.exhausted`), on its
-    other endpoints. Not for an operational event's own delivery: a chain of them would follow
-    a receiver that is down for good."""
-    if job.event_type.startswith("webhook."):
-        return
-    data = {
-        "endpoint_id": job.endpoint_id, "delivery_id": job.id, "event_id": job.event_id, "event_type": job.event_type,
-        "attempts": job.number,
-    }  # fmt: skip
-    integrator = Integrator.objects.get(pk=job.integrator_id)
-    publish(integrator, catalogue.WEBHOOK_DELIVERY_EXHAUSTED, data, not_to_endpoint=job.endpoint_id)
+def _report_exhausted(jobs: list[_Job]) -> None:
+    """Deliveries that just ended `failed`: tell their integrators (`webhook.delivery.exhausted`),
+    on their other endpoints, one publish per integrator and endpoint. Not for an operational
+    event's own delivery: a chain of them would follow a receiver that is down for good."""
+    groups: dict[tuple[int, int | None], list[Publication]] = {}
+    for job in jobs:
+        if job.event_type.startswith("webhook."):
+            continue
+        data = {
+            "endpoint_id": job.endpoint_id, "delivery_id": job.id, "event_id": job.event_id,
+            "event_type": job.event_type, "attempts": job.number,
+        }  # fmt: skip
+        publication = Publication(catalogue.WEBHOOK_DELIVERY_EXHAUSTED, data)
+        groups.setdefault((job.integrator_id, job.endpoint_id), []).append(publication)
+    integrators = Integrator.objects.in_bulk({integrator_id for integrator_id, _ in groups})
+    for (integrator_id, endpoint_id), publications in groups.items():
+        publish_many(integrators[integrator_id], publications, not_to_endpoint=endpoint_id)
 
 
 def _log(sent: list[_Sent], outcomes: list[str]) -> None:

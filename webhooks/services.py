@@ -166,7 +166,7 @@ def events_prune(
             ids = [row[0] for row in rows.fetch(pick, [cutoff, DeliveryStatus.PENDING, batch_size])]
             if not ids:
                 return deleted
-            among = ", ".join(["%s"] * len(ids))
+            among = rows.placeholders(ids)
             doomed = f"SELECT id FROM {delivery} WHERE event_id IN ({among})"
             rows.execute(f"DELETE FROM {attempt} WHERE delivery_id IN ({doomed})", ids)
             rows.execute(f"DELETE FROM {delivery} WHERE event_id IN ({among})", ids)
