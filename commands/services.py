@@ -23,12 +23,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from rest_framework import serializers
 
 from commands.models import Command, CommandStatus, IdempotencyRecord
-from commands.registry import command_class, command_types
+from commands.types import command_class, command_types
 from fulfillment.models import Integrator
 from getitdone import rows, wakeups
 from getitdone.errors import DomainError, InvalidInput, NotAllowed, VersionConflict
@@ -304,10 +304,33 @@ def _run_batch(claimed: list[Command], token: str) -> list[Command] | None:
                 finished.append(command)
     except _LeaseLost:
         return None
+    except DatabaseError as error:  # the COMMIT itself: a deferred check, a serialization failure
+        if connection.needs_rollback or not connection.is_usable():
+            raise  # the connection is gone: the lease runs out, and the sweep queues them again
+        return _after_refused_commit(claimed, token, str(error).strip().splitlines()[0])
     for command in finished:
         error = f": {command.error['code']}" if command.error else ""
         logger.info("command %s %s %s%s", command.pk, command.type, command.status, error)
     return finished
+
+
+def _after_refused_commit(claimed: list[Command], token: str, reason: str) -> list[Command]:
+    """Nothing of the batch committed. Back to the queue, in order: its first command, tried
+    before now, runs alone next time, so a command whose commit is always refused uses up only
+    its own attempts, and then fails (`too_many_attempts`). Returns what finished."""
+    first = claimed[0]
+    try:
+        with transaction.atomic():
+            if len(claimed) == 1 and first.attempts >= settings.COMMANDS_MAX_ATTEMPTS:
+                _fail(first, token, _too_many_attempts(first, f"the database refused its commit ({reason})"))
+                logger.warning("command %s %s failed: its commit was refused %s times", first.pk, first.type,
+                               first.attempts)  # fmt: skip
+                return [first]
+            _requeue(claimed, token)
+    except _LeaseLost:
+        return []  # another runner has it now
+    logger.warning("commands %s: the database refused their commit (%s); queued again", [c.pk for c in claimed], reason)
+    return []
 
 
 def _requeue(commands: list[Command], token: str) -> None:

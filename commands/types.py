@@ -1,9 +1,9 @@
-"""The five command types of API.md §8."""
+"""The five command types of API.md §8, and the registry of them by `type`."""
 
 from typing import Any
 
+from commands.base import BaseCommand
 from commands.models import Command
-from commands.registry import BaseCommand
 from getitdone import limits
 from getitdone.api.fields import (
     ClientIssueIdField,
@@ -128,3 +128,15 @@ class AddNote(BaseCommand):
             command_id=command.command_id,
         )
         return result.events
+
+
+# Built here, from the classes above: a new type is registered by being written in this module.
+REGISTRY: dict[str, type[BaseCommand]] = {cls.type: cls for cls in BaseCommand.__subclasses__()}
+
+
+def command_class(type_name: str) -> type[BaseCommand] | None:
+    return REGISTRY.get(type_name)
+
+
+def command_types() -> list[str]:
+    return sorted(REGISTRY)

@@ -16,7 +16,9 @@ from fulfillment.services import integrator_create
 from getitdone import crypto
 from tests.factories import IntegratorFactory
 from tests.webhooks.conftest import Receiver, send_all_due
-from webhooks.delivery import _LOAD_FIELDS, _claim, _Job
+from webhooks.delivery.claim import claim
+from webhooks.delivery.jobs import Job
+from webhooks.delivery.sql import LOAD_FIELDS
 from webhooks.models import Delivery, WebhookEndpoint
 from webhooks.services import publish, webhook_create, webhook_rotate_secret
 
@@ -163,9 +165,9 @@ def test_both_ways_of_loading_a_delivery_end_with_the_clear_secrets(integrator):
     with transaction.atomic():
         publish(integrator, "webhook.test", {"n": 1})
     delivery = Delivery.objects.get(endpoint=endpoint)
-    row = Delivery.objects.filter(pk=delivery.pk).values_list(*_LOAD_FIELDS).get()
-    assert _Job.load(row, timezone.now(), raw=False).secrets == [endpoint.secret, old]
-    [claimed] = _claim(ids=[delivery.pk])
+    row = Delivery.objects.filter(pk=delivery.pk).values_list(*LOAD_FIELDS).get()
+    assert Job.load(row, timezone.now(), timezone.now(), encrypted=False).secrets == [endpoint.secret, old]
+    [claimed] = claim(ids=[delivery.pk])
     assert claimed.secrets == [endpoint.secret, old]
 
 

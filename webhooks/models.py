@@ -33,7 +33,7 @@ class EventSequence(models.Model):
     find a committed event below N.
 
     On PostgreSQL the number is taken as late as possible, by a deferred constraint trigger that
-    runs at COMMIT (migration 0004): the lock is then held for the commit alone, not for the
+    runs at COMMIT (migration 0005): the lock is then held for the commit alone, not for the
     rest of the publishing transaction. Elsewhere (SQLite, which serializes writers anyway)
     `publish` takes it at insert.
     """
@@ -188,7 +188,7 @@ class Delivery(models.Model):
         _("status before the manual retry"), max_length=20, blank=True, default="", db_default=""
     )
     next_attempt_before_retry = models.DateTimeField(_("next attempt before the manual retry"), null=True, blank=True)
-    # A worker's lease while it sends; a dead worker's lease runs out and the sweep retries.
+    # A worker's lease while it sends; a dead worker's runs out, and the next claim takes the delivery.
     locked_until = models.DateTimeField(_("leased until"), null=True, blank=True)
     # For pending deliveries: a retry waits until next_attempt_at, when a claim (or the sweep)
     # makes it ready again; disabling its endpoint pauses it, enabling makes it ready (and the
@@ -206,8 +206,7 @@ class Delivery(models.Model):
         verbose_name_plural = _("deliveries")
         indexes = [
             # Each receiver URL's ready deliveries in claim order: a claim walks URL by URL. (No
-            # index on next_attempt_at over every pending delivery: with one, the planner leased
-            # a batch by scanning every due row rather than by key.)
+            # index on next_attempt_at over all pending: it misled the planner, commit a8ffb97.)
             models.Index(
                 fields=["url", "next_attempt_at", "id"],
                 name="delivery_receiver_ready_idx",

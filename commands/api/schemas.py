@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from commands.api.serializers import CommandBatchInputSerializer
 from commands.models import CommandStatus
-from commands.registry import REGISTRY, command_types
+from commands.types import REGISTRY, command_types
 from getitdone.api.fields import KeyField
 
 

@@ -3,7 +3,7 @@ from typing import Any
 from rest_framework import serializers
 
 from commands.models import CommandStatus
-from commands.registry import command_types
+from commands.types import command_types
 
 
 class CommandFilterSerializer(serializers.Serializer):

@@ -385,3 +385,43 @@ def test_a_command_whose_worker_keeps_dying_fails_and_its_neighbours_run(auth_cl
     after.refresh_from_db()
     assert after.status == "succeeded"
     assert list(IssueNote.objects.values_list("text", flat=True)) == ["after"]
+
+
+@pytest.fixture
+def refused_at_commit():
+    """A deferred constraint trigger: a note whose text is 'poison' is refused at COMMIT, when
+    the batch's transaction ends, not when the note is written."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_refuse_poison() RETURNS trigger AS $$ BEGIN"
+            " IF NEW.text = 'poison' THEN RAISE EXCEPTION 'poison refused at commit'; END IF; RETURN NULL;"
+            " END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            "CREATE CONSTRAINT TRIGGER test_refuse_poison AFTER INSERT ON orders_issuenote"
+            " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_refuse_poison()"
+        )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER test_refuse_poison ON orders_issuenote")
+        cursor.execute("DROP FUNCTION test_refuse_poison()")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_command_whose_commit_is_refused_fails_alone_and_its_neighbours_run_in_order(
+    auth_client, issue, refused_at_commit, settings
+):
+    settings.COMMANDS_MAX_ATTEMPTS = 3
+    for text in ["before", "poison", "after"]:
+        send(auth_client, {"type": "AddNote", "client_issue_id": "C-1", "text": text})
+    run_all()
+    before, poison, after = Command.objects.order_by("id")
+    assert (before.status, after.status) == ("succeeded", "succeeded")
+    assert (poison.status, poison.attempts, poison.error["code"]) == ("failed", 3, "too_many_attempts")
+    assert "poison refused at commit" in poison.error["message"]
+    assert list(IssueNote.objects.order_by("id").values_list("text", flat=True)) == ["before", "after"]
+    failed = Event.objects.get(type="command.failed")
+    assert failed.data["command_id"] == poison.command_id
+    assert not Command.objects.filter(status__in=["queued", "running"]).exists()

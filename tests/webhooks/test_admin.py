@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from tests.webhooks.conftest import send_all_due
-from webhooks.delivery import _claim
+from webhooks.delivery.claim import claim
 from webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from webhooks.services import webhook_create, webhook_send_test
 
@@ -82,7 +82,7 @@ def test_the_delivery_page_lists_attempts_and_the_event_data(staff, auth_client,
 def test_retry_now_reports_each_outcome_in_one_message(staff, auth_client, integrator, receiver, delivery):
     failed = _failed_order_delivery(auth_client, integrator, receiver)
     sending = webhook_send_test(endpoint=failed.endpoint)
-    _claim(ids=[sending.pk])  # a worker holds it
+    claim(ids=[sending.pk])  # a worker holds it
     response = staff.post(DELIVERIES, {"action": "retry_now", "_selected_action": [failed.pk, sending.pk]}, follow=True)
     [(level, text)] = _messages(response)
     assert level == "warning"

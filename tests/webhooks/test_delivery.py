@@ -17,7 +17,9 @@ from werkzeug import Response
 
 from tests.conftest import client_for
 from tests.webhooks.conftest import send_all_due
-from webhooks.delivery import _CLAIM_LOCK, _claim, deliveries_drain, deliveries_sweep, delivery_attempt, retry_delay
+from webhooks.delivery import deliveries_drain, deliveries_sweep, delivery_attempt, retry_delay
+from webhooks.delivery.claim import claim
+from webhooks.delivery.sql import CLAIM_LOCK
 from webhooks.models import Delivery, DeliveryStatus, Event, WebhookEndpoint
 from webhooks.services import (
     WAKE_FLAG,
@@ -351,7 +353,7 @@ def test_a_claim_reads_nothing_of_receivers_that_are_down_or_disabled(
             return cursor.fetchone()[0]
 
     before = rows_read()
-    claimed = _claim(limit=32)
+    claimed = claim(limit=32)
     read = rows_read() - before
     assert [job.url for job in claimed] == [up]
     assert read < 20, f"the claim read {read} delivery rows"
@@ -428,7 +430,7 @@ def test_a_claim_leases_by_key_whatever_the_statistics_say(integrator, receiver)
             return cursor.fetchone()[0]
 
     before = rows_read()
-    assert len(_claim(limit=32)) == 32
+    assert len(claim(limit=32)) == 32
     read = rows_read() - before
     assert read < 300, f"the claim read {read} delivery rows"
 
@@ -566,13 +568,13 @@ def test_a_claim_that_waited_for_its_turn_sees_the_leases_taken_meanwhile(
 
     def claim_elsewhere() -> None:  # a drain on another thread, with a connection of its own
         try:
-            claimed.append([job.id for job in _claim(limit=10)])
+            claimed.append([job.id for job in claim(limit=10)])
         finally:
             connection.close()
 
     other = psycopg.connect(**connection.get_connection_params())  # the other worker
     try:
-        other.execute("SELECT pg_advisory_xact_lock(%s)", [_CLAIM_LOCK])  # its turn
+        other.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK])  # its turn
         waiting = threading.Thread(target=claim_elsewhere)
         waiting.start()
         waiting.join(0.5)

@@ -11,7 +11,8 @@ from django.utils import timezone
 from getitdone.errors import NotAllowed
 from getitdone.formats import iso_timestamp
 from tests.webhooks.conftest import send_all_due
-from webhooks.delivery import _claim, delivery_attempt
+from webhooks.delivery import delivery_attempt
+from webhooks.delivery.claim import claim
 from webhooks.models import Delivery, DeliveryStatus, Readiness
 from webhooks.services import delivery_retry, webhook_create, webhook_disable, webhook_send_test
 
@@ -140,7 +141,7 @@ def test_a_second_retry_before_the_first_is_made_asks_for_nothing_more(integrato
 def test_a_delivery_being_sent_cannot_be_retried_until_its_attempt_is_recorded(integrator, receiver):
     receiver.respond(500)
     delivery = _delivery(integrator, receiver)
-    assert [job.id for job in _claim(ids=[delivery.pk])] == [delivery.pk]  # a worker holds it
+    assert [job.id for job in claim(ids=[delivery.pk])] == [delivery.pk]  # a worker holds it
     with pytest.raises(NotAllowed) as refused:
         delivery_retry(delivery=delivery)
     assert refused.value.code == "delivery_in_flight"
@@ -150,7 +151,7 @@ def test_a_delivery_being_sent_cannot_be_retried_until_its_attempt_is_recorded(i
 
 def test_the_retry_call_is_refused_while_the_delivery_is_being_sent(auth_client, integrator, receiver):
     delivery = _delivery(integrator, receiver)
-    _claim(ids=[delivery.pk])
+    claim(ids=[delivery.pk])
     response = auth_client.post(f"/api/webhooks/{delivery.endpoint_id}/deliveries/{delivery.pk}/retry")
     assert response.status_code == 400 and response.json()["error"][0]["code"] == "delivery_in_flight"
 
