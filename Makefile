@@ -14,7 +14,7 @@ TEST_ENV = DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tes
 	WEBHOOKS_ALLOW_PRIVATE_URLS=true \
 	GETITDONE_VAR_DIR="$(CURDIR)/var/test"
 
-.PHONY: run test lint format bench fuzz messages clean
+.PHONY: run test lint format bench fuzz faults messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ bench: $(VENV)/.dev-installed
 ## fuzz: schemathesis against a real server, every check and phase, ~10 minutes (not part of `make test`)
 fuzz: $(VENV)/.dev-installed
 	$(TEST_ENV) $(BIN)/python tests/fuzz/run.py --max-examples 300 --max-time 540 $(FUZZ_ARGS)
+
+## faults: the delivery and command drills on a stack of their own, ~6 minutes (not part of `make test`)
+faults: $(VENV)/.dev-installed
+	$(BIN)/python tests/faults/run.py $(FAULTS_ARGS)
 
 ## messages: refresh and compile the Spanish catalogue
 messages: $(VENV)/.installed

@@ -7,6 +7,7 @@ A caller over its limit is refused until its window ends, even with the right se
 
 import contextlib
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,9 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.http import HttpRequest, HttpResponse
 from django_redis.cache import RedisCache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,8 @@ class AttemptLimit:
 def count(key: str, *, timeout: int) -> int:
     """Add one to the counter `key` (created at 0 with `timeout` when missing) and return it. On
     Redis (django-redis, as CACHE_URL configures it) one round trip, SET NX then INCR in one
-    transaction; elsewhere (the embedded locmem cache) Django's add and incr."""
+    transaction; elsewhere (the embedded locmem cache) Django's add and incr. With Redis out of
+    reach, 0: the attempt is let through uncounted rather than every caller refused."""
     backend = caches["default"]
     if not isinstance(backend, RedisCache):
         cache.add(key, 0, timeout=timeout)
@@ -55,7 +60,11 @@ def count(key: str, *, timeout: int) -> int:
     pipe = backend.client.get_client(write=True).pipeline(transaction=True)
     pipe.set(stored, 0, ex=timeout, nx=True)
     pipe.incr(stored)
-    return pipe.execute()[1]
+    try:
+        return pipe.execute()[1]
+    except RedisError as exc:
+        logger.warning("attempt not counted: Redis is unreachable (%s)", exc)
+        return 0
 
 
 def _give_back(key: str) -> None:

@@ -102,6 +102,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", d
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://getitdone")}
+if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
+    # Redis down is not the API down: cache calls give up within a quarter second and answer as
+    # a miss (a wake-up flag, the maintenance state read from the database instead), logged.
+    # The rate limit and failure counters, which use the client directly, let requests through.
+    CACHES["default"].setdefault("OPTIONS", {}).update({"SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.25})
+    DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 # --- Celery (settings namespace CELERY_) ------------------------------------------------------
 # No broker configured: kombu's filesystem transport under var/, so `make run` needs no Redis.
@@ -117,6 +124,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "control_folder": str(BROKER_DIR / "control"),  # fanout/pidbox; kombu's default is ./control
     }
+if CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "getitdone.broker:Transport"  # a worker outlives a Redis outage
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ACKS_LATE = True

@@ -12,7 +12,8 @@ import email.utils
 import math
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -184,40 +185,39 @@ def _lookup(key: tuple[str, str], url: str, owner: int | None) -> Future | None:
     return future
 
 
-def _resolve_all(requests: list[Request]) -> dict[tuple[str, str], tuple[str, int] | str]:
-    """Each scheme and host of a batch, looked up concurrently: the address and port to connect
-    to, or the error its requests fail with."""
+def _start_lookups(requests: list[Request]) -> tuple[dict[tuple[str, str], Future], dict[tuple[str, str], str]]:
+    """Each scheme and host of a batch, looked up concurrently: the lookups under way, and the
+    hosts that fail at once (their integrator has too many lookups under way)."""
     lookups: dict[tuple[str, str], Future] = {}
-    targets: dict[tuple[str, str], tuple[str, int] | str] = {}
+    refused: dict[tuple[str, str], str] = {}
     for request in requests:
         try:
             parts = urlsplit(request.url)
         except ValueError:
             continue  # the request fails on its own when it is configured
         key = (parts.scheme, parts.netloc)
-        if key in lookups or key in targets:
+        if key in lookups or key in refused:
             continue
         lookup = _lookup(key, request.url, request.owner)
         if lookup is None:
-            targets[key] = (
+            refused[key] = (
                 f"TimeoutError: not looked up; {_LOOKUPS_PER_OWNER} earlier lookups of this integrator's hosts "
                 "are still unanswered"
             )
         else:
             lookups[key] = lookup
-    wait_for(lookups.values(), timeout=CONNECT_TIMEOUT_MS / 1000)
-    for key, lookup in lookups.items():
-        if not lookup.done():
-            targets[key] = f"TimeoutError: the host did not resolve within {CONNECT_TIMEOUT_MS} ms"
-            continue
-        try:
-            _scheme, _host, port, found = lookup.result()
-            targets[key] = (found[0], port)
-        except addresses.UnsafeUrl as exc:
-            targets[key] = f"UnsafeUrl: {exc}"
-        except (UnicodeError, ValueError) as exc:  # a host name idna cannot encode
-            targets[key] = f"InvalidRequest: {type(exc).__name__}: {exc}"
-    return targets
+    return lookups, refused
+
+
+def _target(lookup: Future) -> tuple[str, int] | str:
+    """The address and port a finished lookup says to connect to, or its requests' error."""
+    try:
+        _scheme, _host, port, found = lookup.result()
+        return found[0], port
+    except addresses.UnsafeUrl as exc:
+        return f"UnsafeUrl: {exc}"
+    except (UnicodeError, ValueError) as exc:  # a host name idna cannot encode
+        return f"InvalidRequest: {type(exc).__name__}: {exc}"
 
 
 def _connect_to(address: str, port: int) -> str:
@@ -247,15 +247,46 @@ def _configure(easy: pycurl.Curl, request: Request, address: str, port: int, tra
     easy.setopt(pycurl.HEADERFUNCTION, transfer.header)
 
 
-def post_many(requests: list[Request]) -> list[PostResult]:
+def post_many(
+    requests: list[Request], *, on_slow: Callable[[], None] | None = None, slow_after: float = 0.1
+) -> list[PostResult]:
     """POST each request, concurrently; results in the same order. Never raises for what a
-    receiver or the network does: that is a result with an `error`."""
+    receiver or the network does: that is a result with an `error`.
+
+    Each request starts as soon as its host is looked up, so a host that resolves slowly delays
+    only its own requests, not the batch's others (another integrator's, maybe); a host not
+    resolved within CONNECT_TIMEOUT_MS fails its requests. `on_slow` is called once if the batch
+    is still under way after `slow_after` seconds (a slow receiver or resolver)."""
     results: list[PostResult | None] = [None] * len(requests)
     started = time.monotonic()
-    targets = _resolve_all(requests)
+    slow_at = started + slow_after if on_slow is not None else math.inf
+    lookups, refused = _start_lookups(requests)
+    lookup_deadline = started + CONNECT_TIMEOUT_MS / 1000
+    waiting: dict[tuple[str, str], list[int]] = {}  # requests by the host they wait for
     in_flight: dict[pycurl.Curl, _Transfer] = {}
     sender = _thread_sender()
     multi = sender.multi
+
+    def start(index: int, target: tuple[str, int] | str) -> None:
+        transfer = _Transfer(index, started)
+        if isinstance(target, str):
+            results[index] = transfer.result(error=target)
+            return
+        try:
+            easy = sender.handle()
+            _configure(easy, requests[index], *target, transfer)
+        except (UnicodeError, ValueError) as exc:
+            # A URL or header libcurl cannot take (non-ASCII, NUL, an overlong label): this
+            # request's failure, not the batch's.
+            results[index] = transfer.result(error=f"InvalidRequest: {type(exc).__name__}: {exc}")
+            return
+        multi.add_handle(easy)
+        in_flight[easy] = transfer
+
+    def resolved(key: tuple[str, str], target: tuple[str, int] | str) -> None:
+        del lookups[key]
+        for index in waiting.pop(key, []):
+            start(index, target)
 
     def finish(easy: pycurl.Curl, errno: int = 0, message: str = "") -> None:
         multi.remove_handle(easy)
@@ -269,24 +300,30 @@ def post_many(requests: list[Request]) -> list[PostResult]:
 
     try:
         for index, request in enumerate(requests):
-            transfer = _Transfer(index, started)
             try:
                 parts = urlsplit(request.url)
-                target = targets[(parts.scheme, parts.netloc)]
-                if isinstance(target, str):
-                    results[index] = transfer.result(error=target)
-                    continue
-                easy = sender.handle()
-                _configure(easy, request, *target, transfer)
-            except (UnicodeError, ValueError) as exc:
-                # A URL or header libcurl cannot take (non-ASCII, NUL, an overlong label): this
-                # request's failure, not the batch's.
-                results[index] = transfer.result(error=f"InvalidRequest: {type(exc).__name__}: {exc}")
+                key = (parts.scheme, parts.netloc)
+            except ValueError as exc:
+                results[index] = _Transfer(index, started).result(error=f"InvalidRequest: ValueError: {exc}")
                 continue
-            multi.add_handle(easy)
-            in_flight[easy] = transfer
-
-        while in_flight:
+            if key in refused:
+                start(index, refused[key])
+            else:
+                waiting.setdefault(key, []).append(index)
+        while lookups or in_flight:
+            if on_slow is not None and time.monotonic() >= slow_at:
+                on_slow()
+                on_slow, slow_at = None, math.inf
+            wake_by = min(lookup_deadline, slow_at)
+            if lookups and not in_flight:  # nothing to drive: wait for the next host to resolve
+                wait_for(lookups.values(), timeout=max(0.0, wake_by - time.monotonic()), return_when=FIRST_COMPLETED)
+            for key, lookup in list(lookups.items()):
+                if lookup.done():
+                    resolved(key, _target(lookup))
+                elif time.monotonic() >= lookup_deadline:
+                    resolved(key, f"TimeoutError: the host did not resolve within {CONNECT_TIMEOUT_MS} ms")
+            if not in_flight:
+                continue
             while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
                 pass
             while True:
@@ -298,7 +335,8 @@ def post_many(requests: list[Request]) -> list[PostResult]:
                 if not queued:
                     break
             if in_flight:
-                multi.select(0.5)
+                # A lookup may end meanwhile, or the batch turn slow: look again by then.
+                multi.select(max(0.0, min(0.01 if lookups else 0.5, slow_at - time.monotonic())))
     finally:
         # Only after an exception: nothing of this batch may stay attached for the next one.
         for easy in in_flight:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 
 from getitdone.api.envelope import failure_response
@@ -56,6 +57,9 @@ class ApiHeadersMiddleware:
         return response
 
 
+DATABASE_RETRY_AFTER = 5  # seconds: a restart or failover takes a few
+
+
 class ApiEnvelopeMiddleware:
     """Whatever Django answers on its own under /api/ (404, 405, 500, 400) gets the envelope too."""
 
@@ -87,6 +91,18 @@ class ApiEnvelopeMiddleware:
             return failure_response(413, message=str(exception) or None)
         if isinstance(exception, SuspiciousOperation):
             return failure_response(400, message="Bad Request")
+        if isinstance(exception, OperationalError | InterfaceError):
+            # The database is out of reach (restarting, failing over) or refused for a moment:
+            # nothing of the request committed, and trying again shortly is the remedy (§2).
+            logger.warning("database unavailable on %s %s: %s", request.method, request.path, exception)
+            error = {
+                "field": None,
+                "code": "database_unavailable",
+                "message": "The database is unreachable; try again shortly.",
+            }
+            response = failure_response(503, error=[error])
+            response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+            return response
         # Logged with its trace here; the client only learns that it failed.
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         return failure_response(500)

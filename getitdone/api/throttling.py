@@ -10,6 +10,7 @@ response carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` 
 the oldest logged request leaves the window and frees a slot).
 """
 
+import logging
 import math
 import secrets
 import time
@@ -20,8 +21,13 @@ from django.conf import settings
 from django.core.cache import caches
 from django_redis.cache import RedisCache
 from redis.commands.core import Script
+from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
+_UNREACHABLE_LOG_EVERY = 10.0  # seconds: one warning, not one a request, while Redis is down
+_unreachable_logged = 0.0
 
 
 @dataclass(frozen=True)
@@ -74,9 +80,18 @@ class IntegratorRateThrottle(SimpleRateThrottle):
             _script = client.register_script(_LOG_SCRIPT)
         now = time.time()
         member = f"{now:.6f}:{secrets.token_hex(4)}"
-        allowed, count, oldest = _script(
-            keys=[backend.make_key(key)], args=[now, self.duration, self.num_requests, member], client=client
-        )
+        try:
+            allowed, count, oldest = _script(
+                keys=[backend.make_key(key)], args=[now, self.duration, self.num_requests, member], client=client
+            )
+        except RedisError as exc:
+            # The shared count is out of reach: serve, unlimited and without RateLimit headers,
+            # rather than refuse every integrator while Redis is down.
+            global _unreachable_logged
+            if now - _unreachable_logged >= _UNREACHABLE_LOG_EVERY:
+                _unreachable_logged = now
+                logger.warning("rate limit not applied: Redis is unreachable (%s)", exc)
+            return True
         self.wait_seconds = self._reset(now, float(oldest))
         request._request.ratelimit = RateLimitState(
             self.num_requests, max(self.num_requests - int(count), 0), self.wait_seconds

@@ -142,6 +142,47 @@ def test_a_stalled_host_lookup_fails_its_requests_after_the_connect_timeout(http
     assert transport.CONNECT_TIMEOUT_MS / 1000 <= elapsed < 2 * transport.CONNECT_TIMEOUT_MS / 1000
 
 
+def test_a_request_in_the_same_batch_as_a_stalled_lookup_is_sent_at_once(httpserver, settings, monkeypatch):
+    """A claim may mix integrators in a batch: the request whose host resolves goes out as soon
+    as it does, not when the batch's slowest lookup ends."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True
+    arrived: list[float] = []
+    _serve(httpserver, lambda r: arrived.append(time.monotonic()) or Response(status=204))
+    release = _stall_lookups(monkeypatch, "stalled")
+    started = time.monotonic()
+    try:
+        stalled, ok = transport.post_many(
+            [
+                transport.Request("http://stalled.invalid/hook", b"{}", {}),
+                transport.Request(httpserver.url_for("/hook"), b"{}", {}),
+            ]
+        )
+    finally:
+        release.set()
+    assert stalled.error.startswith("TimeoutError: the host did not resolve") and ok.http_status == 204
+    assert arrived[0] - started < 0.5 and ok.duration_ms < 500
+
+
+def test_a_batch_still_under_way_after_slow_after_says_so_once(httpserver, settings):
+    """The drain hands over to another when its batch turns slow (webhooks/delivery/drain.py)."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True
+    _serve(httpserver, lambda r: time.sleep(0.4) or Response(status=204), path="/slow")
+    _serve(httpserver, lambda r: Response(status=204), path="/fast")
+    calls: list[float] = []
+    started = time.monotonic()
+    [slow] = transport.post_many(
+        [transport.Request(httpserver.url_for("/slow"), b"{}", {})],
+        on_slow=lambda: calls.append(time.monotonic() - started), slow_after=0.1,
+    )  # fmt: skip
+    assert slow.http_status == 204 and len(calls) == 1 and 0.1 <= calls[0] < 0.3
+    fast_calls: list[float] = []
+    _serve(httpserver, lambda r: Response(status=204))
+    [fast] = transport.post_many(
+        [transport.Request(httpserver.url_for("/hook"), b"{}", {})], on_slow=lambda: fast_calls.append(1)
+    )
+    assert fast.ok and fast_calls == []
+
+
 def test_one_integrators_stalled_resolver_does_not_delay_another_integrators_delivery(
     httpserver, settings, monkeypatch
 ):

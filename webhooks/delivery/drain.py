@@ -7,6 +7,7 @@ neither hold every thread nor, with its backlog, keep the others waiting.
 """
 
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -58,11 +59,27 @@ def _drain(size: int, max_batches: int) -> int:
         # each commit from now on would wake one more drain to poll beside this one, and their
         # claims would queue on each other.
         cache.add(WAKE_FLAG, 1, timeout=settings.WEBHOOKS_WAKE_COALESCE_SECONDS)
-        if len(batch) == size and cache.add(SPREAD_FLAG, 1, timeout=_SPREAD_EVERY):
-            wake_drain(force=True)  # a backlog: one more drain helps, a few times a second at most
-        outcomes.record(_send(batch))
+        if len(batch) == size:
+            _spread()  # a backlog: one more drain helps
+        outcomes.record(_send(batch, on_slow=_hand_over))
         sent += len(batch)
     return sent
+
+
+def _hand_over() -> None:
+    """A batch turned slow (a receiver or resolver taking its time): while this drain waits, the
+    flag it set would keep commits from waking another, and everybody's new deliveries would
+    wait with it. Clear it, so that the next commit wakes a drain, and wake one for what was
+    committed meanwhile."""
+    cache.delete(WAKE_FLAG)
+    _spread()
+
+
+def _spread() -> None:
+    """Wake one more drain, a few times a second at most across the workers (each a Celery
+    message)."""
+    if cache.add(SPREAD_FLAG, 1, timeout=_SPREAD_EVERY):
+        wake_drain(force=True)
 
 
 def _request(job: Job) -> transport.Request:
@@ -75,6 +92,6 @@ def _request(job: Job) -> transport.Request:
     return transport.Request(job.url, job.body, headers, owner=job.integrator_id)
 
 
-def _send(batch: list[Job]) -> list[Sent]:
-    results = transport.post_many([_request(job) for job in batch])
+def _send(batch: list[Job], *, on_slow: Callable[[], None] | None = None) -> list[Sent]:
+    results = transport.post_many([_request(job) for job in batch], on_slow=on_slow)
     return [Sent(job, result) for job, result in zip(batch, results, strict=True)]
