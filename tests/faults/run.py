@@ -24,6 +24,7 @@ import requests  # noqa: E402
 
 from tests.faults import drills  # noqa: E402
 from tests.faults.stack import LOGS, App, Postgres, Receiver, Redis, SlowDns  # noqa: E402
+from tests.perf._harness import ping_pong_workflow  # noqa: E402
 from tests.production_env import production_env  # noqa: E402
 
 DRILLS = ("worker", "redis", "postgres", "commands", "receivers", "dns")
@@ -59,19 +60,6 @@ def _tenant(app: App, name: str, urls: list[str]) -> drills.Tenant:
     session.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
     paths = ["/" + url.split("/", 3)[3] for url in urls]
     return drills.Tenant(name, credentials.integrator.pk, session, app.base, paths)
-
-
-def _workflow() -> None:
-    """A ⇄ B: status changes can go on for as long as a drill runs."""
-    from fulfillment.models import Step, StepCategory, Transition, Workflow
-
-    workflow = Workflow.objects.create(code="drill", name="Drill")
-    a = Step.objects.create(workflow=workflow, name="A", value="A", category=StepCategory.TO_DO, position=0)
-    b = Step.objects.create(workflow=workflow, name="B", value="B", category=StepCategory.IN_PROGRESS, position=1)
-    Transition.objects.create(workflow=workflow, name="to B", from_step=a, to_step=b)
-    Transition.objects.create(workflow=workflow, name="to A", from_step=b, to_step=a)
-    workflow.initial_step = a
-    workflow.save()
 
 
 def _drill(name: str, app: App, postgres: Postgres, redis: Redis, receiver: Receiver, *, short: bool):
@@ -137,7 +125,7 @@ def main() -> int:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        _workflow()
+        ping_pong_workflow("drill", "Drill")
         app = App(env, dns=dns)
         for name in ("web", "worker", "commands", "beat"):
             app.start(name)

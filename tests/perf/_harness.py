@@ -49,6 +49,20 @@ def prepare_environment(
     return env
 
 
+def ping_pong_workflow(code: str, name: str):
+    """Steps A ⇄ B: status changes can go on for as long as a benchmark or a drill runs."""
+    from fulfillment.models import Step, StepCategory, Transition, Workflow
+
+    workflow = Workflow.objects.create(code=code, name=name)
+    a = Step.objects.create(workflow=workflow, name="A", value="A", category=StepCategory.TO_DO, position=0)
+    b = Step.objects.create(workflow=workflow, name="B", value="B", category=StepCategory.IN_PROGRESS, position=1)
+    Transition.objects.create(workflow=workflow, name="to B", from_step=a, to_step=b)
+    Transition.objects.create(workflow=workflow, name="to A", from_step=b, to_step=a)
+    workflow.initial_step = a
+    workflow.save()
+    return workflow
+
+
 def procfile(name: str) -> str:
     """A process's command line as the Procfile runs it in production."""
     for line in (ROOT / "Procfile").read_text().splitlines():

@@ -28,7 +28,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.perf._harness import prepare_environment, procfile, stop  # noqa: E402
+from tests.perf._harness import ping_pong_workflow, prepare_environment, procfile, stop  # noqa: E402
 from tests.processes import free_port, wait_for  # noqa: E402
 
 ISSUES = int(os.environ.get("BENCH_ISSUES", "3000"))
@@ -72,17 +72,10 @@ def seed(integrator_name: str = "bench") -> tuple[str, str]:
     import django
 
     django.setup()
-    from fulfillment.models import Step, StepCategory, Transition, Workflow
     from fulfillment.services import integrator_create
     from orders.services import Actor, ChildSpec, issue_create
 
-    workflow = Workflow.objects.create(code="bench", name="Bench")
-    a = Step.objects.create(workflow=workflow, name="A", value="A", category=StepCategory.TO_DO, position=0)
-    b = Step.objects.create(workflow=workflow, name="B", value="B", category=StepCategory.IN_PROGRESS, position=1)
-    Transition.objects.create(workflow=workflow, name="to B", from_step=a, to_step=b)
-    Transition.objects.create(workflow=workflow, name="to A", from_step=b, to_step=a)
-    workflow.initial_step = a
-    workflow.save()
+    ping_pong_workflow("bench", "Bench")
     credentials = integrator_create(name=integrator_name)
     for n in range(ISSUES):
         issue_create(

@@ -44,10 +44,14 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-if __name__ == "__main__":
+def serve(handler: type[BaseHTTPRequestHandler], port: int) -> None:
     # A listen backlog of 5 (http.server's default) drops the SYNs of a burst of new connections,
     # and each dropped one costs the sender a 1 s retransmit: a real receiver queues them.
     ThreadingHTTPServer.request_queue_size = 1024
-    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     server.serve_forever()
+
+
+if __name__ == "__main__":
+    serve(Handler, int(sys.argv[1]))
