@@ -9,6 +9,7 @@ driving libcurl at ~75 µs of CPU each, against 1,200/s at ~720 µs each from 16
 """
 
 import email.utils
+import logging
 import math
 import threading
 import time
@@ -29,6 +30,12 @@ RESPONSE_BODY_LIMIT = 1024
 READ_LIMIT = 64 * 1024  # a longer answer is cut off (the status still counts)
 CONNECT_TIMEOUT_MS = 3000
 USER_AGENT = "GetItDone-Webhooks/1"
+
+# A batch still under way after this long is slow (on_slow): longer than most receivers take to
+# answer, short enough that deliveries waiting behind it are not noticeably late.
+SLOW_BATCH_SECONDS = 0.25
+
+logger = logging.getLogger(__name__)
 
 # libcurl's error codes as the error classes an attempt records ("CURLE_…" names mean little to
 # an integrator reading the attempt log).
@@ -171,18 +178,23 @@ def _lookup(key: tuple[str, str], url: str, owner: int | None) -> Future | None:
             return None
         if _resolver is None:
             _resolver = ThreadPoolExecutor(_RESOLVE_THREADS, thread_name_prefix="webhooks-resolve")
-        future = _lookups[key] = _resolver.submit(addresses.resolve, url)
+        # Registered under the lock the lookup takes to forget itself: it cannot end first.
+        future = _lookups[key] = _resolver.submit(_resolve, key, url, owner)
         _lookups_per_owner[owner] = _lookups_per_owner.get(owner, 0) + 1
+    return future
 
-    def done(_: Future) -> None:
+
+def _resolve(key: tuple[str, str], url: str, owner: int | None) -> tuple[str, str, int, list[str]]:
+    """Look the host up, and forget the lookup before its answer is seen: a batch that sees it
+    done and ends must not leave it to the next batch (a done-callback would run only after)."""
+    try:
+        return addresses.resolve(url)
+    finally:
         with _resolver_lock:
             del _lookups[key]
             _lookups_per_owner[owner] -= 1
             if not _lookups_per_owner[owner]:
                 del _lookups_per_owner[owner]
-
-    future.add_done_callback(done)
-    return future
 
 
 def _start_lookups(requests: list[Request]) -> tuple[dict[tuple[str, str], Future], dict[tuple[str, str], str]]:
@@ -218,6 +230,8 @@ def _target(lookup: Future) -> tuple[str, int] | str:
         return f"UnsafeUrl: {exc}"
     except (UnicodeError, ValueError) as exc:  # a host name idna cannot encode
         return f"InvalidRequest: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # the resolver's failure is these requests' result, not the batch's
+        return f"NameResolutionError: {type(exc).__name__}: {exc}"
 
 
 def _connect_to(address: str, port: int) -> str:
@@ -248,7 +262,7 @@ def _configure(easy: pycurl.Curl, request: Request, address: str, port: int, tra
 
 
 def post_many(
-    requests: list[Request], *, on_slow: Callable[[], None] | None = None, slow_after: float = 0.1
+    requests: list[Request], *, on_slow: Callable[[], None] | None = None, slow_after: float = SLOW_BATCH_SECONDS
 ) -> list[PostResult]:
     """POST each request, concurrently; results in the same order. Never raises for what a
     receiver or the network does: that is a result with an `error`.
@@ -312,8 +326,11 @@ def post_many(
                 waiting.setdefault(key, []).append(index)
         while lookups or in_flight:
             if on_slow is not None and time.monotonic() >= slow_at:
-                on_slow()
-                on_slow, slow_at = None, math.inf
+                notify, on_slow, slow_at = on_slow, None, math.inf
+                try:
+                    notify()
+                except Exception:  # the batch goes on: a failed hand-over only costs latency
+                    logger.exception("webhooks: the slow-batch hand-over failed")
             wake_by = min(lookup_deadline, slow_at)
             if lookups and not in_flight:  # nothing to drive: wait for the next host to resolve
                 wait_for(lookups.values(), timeout=max(0.0, wake_by - time.monotonic()), return_when=FIRST_COMPLETED)

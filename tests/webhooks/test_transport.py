@@ -183,6 +183,18 @@ def test_a_batch_still_under_way_after_slow_after_says_so_once(httpserver, setti
     assert fast.ok and fast_calls == []
 
 
+def test_a_failing_slow_batch_hand_over_does_not_fail_the_batch(httpserver, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True
+    _serve(httpserver, lambda r: time.sleep(0.2) or Response(status=204), path="/slow")
+
+    def hand_over():
+        raise ConnectionError("the cache is away")
+
+    [slow] = transport.post_many([transport.Request(httpserver.url_for("/slow"), b"{}", {})], on_slow=hand_over,
+                                 slow_after=0.05)  # fmt: skip
+    assert slow.http_status == 204
+
+
 def test_one_integrators_stalled_resolver_does_not_delay_another_integrators_delivery(
     httpserver, settings, monkeypatch
 ):
