@@ -4,6 +4,7 @@ Every variable has a default that runs on a bare machine (SQLite and a filesyste
 ``var/``); production and CI set ``DATABASE_URL``, ``CELERY_BROKER_URL`` and ``CACHE_URL``.
 """
 
+import ssl
 from pathlib import Path
 
 import environ
@@ -103,10 +104,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://getitdone")}
 if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
-    # Redis down is not the API down: cache calls give up within a quarter second and answer as
-    # a miss (a wake-up flag, the maintenance state read from the database instead), logged.
-    # The rate limit and failure counters, which use the client directly, let requests through.
-    CACHES["default"].setdefault("OPTIONS", {}).update({"SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.25})
+    # Redis down is not the API down: cache calls give up within a quarter second (unless
+    # CACHE_URL sets its own timeouts), logged, and the callers go on without: a wake-up is sent
+    # as if its coalescing flag were unset, the maintenance state is read from the database. The
+    # rate limit and failure counters, which use the client directly, let requests through.
+    _options = CACHES["default"].setdefault("OPTIONS", {})
+    _options.setdefault("SOCKET_CONNECT_TIMEOUT", 0.25)
+    _options.setdefault("SOCKET_TIMEOUT", 0.25)
     DJANGO_REDIS_IGNORE_EXCEPTIONS = True
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
@@ -124,8 +128,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "control_folder": str(BROKER_DIR / "control"),  # fanout/pidbox; kombu's default is ./control
     }
-if CELERY_BROKER_URL.startswith("redis://"):
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT = "getitdone.broker:Transport"  # a worker outlives a Redis outage
+    if CELERY_BROKER_URL.startswith("rediss://"):
+        # Naming the transport hides the scheme kombu takes TLS from: asked for here, with the
+        # server's certificate verified (kombu's own default for rediss:// verifies nothing).
+        CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ACKS_LATE = True

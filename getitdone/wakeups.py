@@ -17,6 +17,7 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
+from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,13 @@ class _State(threading.local):
 
 _state = _State()
 _down_until = 0.0  # time.monotonic(): until then this process sends no wake-ups
+
+
+def flag(key: str, timeout: float) -> bool:
+    """Set a coalescing flag: True unless it was set already, so that one caller of many sends
+    the wake-up. True as well when the cache is out of reach (django-redis then answers None):
+    a wake-up too many is cheap, one lost waits for the sweep."""
+    return cache.add(key, 1, timeout=timeout) is not False
 
 
 def wake(task_name: str, args: list | None = None) -> bool:

@@ -110,3 +110,19 @@ def test_beat_clears_expired_tokens(settings, api_client, integrator):
     clear_expired_tokens()
     assert AccessToken.objects.count() == 1
     assert "fulfillment.clear_expired_tokens" in [e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()]
+
+
+@pytest.mark.parametrize(
+    ("url", "tls"), [("redis://redis.internal:6379/0", False), ("rediss://redis.internal:6380/0", True)]
+)
+def test_a_redis_broker_gets_the_transport_that_outlives_an_outage_with_tls_kept_for_rediss(tmp_path, url, tls):
+    """Naming our transport (getitdone/broker.py) hides the URL's scheme from kombu: TLS must
+    still be asked for, and with the server's certificate verified."""
+    probe = (
+        "import django; django.setup(); import ssl; from celery import current_app;"
+        "c = current_app.connection_for_write();"
+        "print(type(c.transport).__module__, c.hostname, c.ssl and c.ssl['ssl_cert_reqs'] == ssl.CERT_REQUIRED)"
+    )
+    result = run(["-c", probe], tmp_path, DJANGO_SETTINGS_MODULE="getitdone.settings", CELERY_BROKER_URL=url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["getitdone.broker", "redis.internal", str(tls)]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.cache import cache
 
+from getitdone import wakeups
 from webhooks import signing, transport
 from webhooks.delivery import outcomes, stores
 from webhooks.delivery.claim import claim
@@ -78,7 +79,7 @@ def _hand_over() -> None:
 def _spread() -> None:
     """Wake one more drain, a few times a second at most across the workers (each a Celery
     message)."""
-    if cache.add(SPREAD_FLAG, 1, timeout=_SPREAD_EVERY):
+    if wakeups.flag(SPREAD_FLAG, _SPREAD_EVERY):
         wake_drain(force=True)
 
 
