@@ -23,14 +23,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework import serializers
 
 from commands.models import Command, CommandStatus, IdempotencyRecord
 from commands.types import command_class, command_types
 from fulfillment.models import Integrator
-from getitdone import rows, wakeups
+from getitdone import db_errors, rows, wakeups
 from getitdone.errors import DomainError, InvalidInput, NotAllowed, VersionConflict
 from getitdone.formats import iso_timestamp as ts
 from getitdone.limits import check_key
@@ -164,7 +164,7 @@ def wake_for(command: Command, *, force: bool = False) -> None:
         wakeups.wake("commands.run", [command.pk])
         return
     flag = _wake_flag(command.integrator_id, command.issue_key)
-    wanted = force or cache.add(flag, 1, timeout=settings.COMMANDS_WAKE_COALESCE_SECONDS)
+    wanted = force or wakeups.flag(flag, settings.COMMANDS_WAKE_COALESCE_SECONDS)
     if wanted and not wakeups.wake("commands.run_issue", [command.integrator_id, command.issue_key]):
         cache.delete(flag)  # nobody was woken: let the next command try again
 
@@ -211,7 +211,9 @@ def _run_chain(integrator_id: int, issue_key: str, *, first_pk: int | None = Non
             return ran
         ran += len(finished)
         if not issue_key:
-            return ran
+            if finished:
+                return ran
+            first_pk = claimed[0].pk  # refused and queued again: tried again now, as an issue's queue is
     # A long queue for one issue: hand the rest to the next free thread.
     wake_for(Command(integrator_id=integrator_id, issue_key=issue_key), force=True)
     return ran
@@ -293,7 +295,7 @@ def _run_batch(claimed: list[Command], token: str) -> list[Command] | None:
                 try:
                     _run_claimed(command, token)
                 except _Refused as refused:
-                    reason = str(refused.__cause__).strip()
+                    reason = _first_line(refused.__cause__)
                     if command.attempts < settings.COMMANDS_MAX_ATTEMPTS:
                         logger.warning(
                             "command %s: %s; queued again (attempt %s)", command.pk, reason, command.attempts
@@ -307,11 +309,17 @@ def _run_batch(claimed: list[Command], token: str) -> list[Command] | None:
     except DatabaseError as error:  # the COMMIT itself: a deferred check, a serialization failure
         if connection.needs_rollback or not connection.is_usable():
             raise  # the connection is gone: the lease runs out, and the sweep queues them again
-        return _after_refused_commit(claimed, token, str(error).strip().splitlines()[0])
+        return _after_refused_commit(claimed, token, _first_line(error))
     for command in finished:
         error = f": {command.error['code']}" if command.error else ""
         logger.info("command %s %s %s%s", command.pk, command.type, command.status, error)
     return finished
+
+
+def _first_line(error: BaseException | None) -> str:
+    """What the database said, in one line (PostgreSQL adds DETAIL and CONTEXT lines)."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _after_refused_commit(claimed: list[Command], token: str, reason: str) -> list[Command]:
@@ -366,13 +374,13 @@ def _run_claimed(command: Command, token: str) -> None:
         events = handler.handle(command, command.payload)
     except DomainError as exc:
         error = exc.as_dict()
-    except OperationalError as exc:
+    except Exception as exc:
+        # The service's savepoint could not be rolled back (the connection is gone): the batch's
+        # transaction is broken, and its commands return to the queue when the lease runs out.
         if connection.needs_rollback:
-            raise  # the batch's transaction is broken: its commands return to the queue with the lease
-        raise _Refused from exc  # its service's savepoint is rolled back: worth another attempt
-    except Exception:
-        if connection.needs_rollback:
-            raise  # the batch's transaction is broken: its commands return to the queue with the lease
+            raise
+        if db_errors.is_transient(exc):
+            raise _Refused from exc  # a deadlock, a lock timeout...: its savepoint is rolled back; worth another try
         logger.exception("command %s (%s) raised", command.pk, command.type)
         error = {"code": "internal_error", "message": "The command failed unexpectedly.", "field": None}
     else:

@@ -9,15 +9,20 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 
+from getitdone import db_errors
 from getitdone.api.envelope import failure_response
 
 logger = logging.getLogger(__name__)
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+# What integrators call: the API and the token endpoint.
+_SERVICE_PATHS = ("/api/", "/oauth/")
 
 
 def is_api_path(path: str) -> bool:
@@ -60,6 +65,19 @@ class ApiHeadersMiddleware:
 DATABASE_RETRY_AFTER = 5  # seconds: a restart or failover takes a few
 
 
+def database_unavailable() -> HttpResponse:
+    """503: the database is out of reach (restarting, failing over) or refused for a moment (a
+    deadlock, a lock timeout); trying again shortly is the remedy (§2)."""
+    error = {
+        "field": None,
+        "code": "database_unavailable",
+        "message": "The database is unreachable or busy; try again shortly.",
+    }
+    response = failure_response(503, error=[error])
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
 class ApiEnvelopeMiddleware:
     """Whatever Django answers on its own under /api/ (404, 405, 500, 400) gets the envelope too."""
 
@@ -81,6 +99,9 @@ class ApiEnvelopeMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if request.path.startswith(_SERVICE_PATHS) and db_errors.is_transient(exception):
+            logger.warning("database unavailable on %s %s: %s", request.method, request.path, exception)
+            return database_unavailable()
         if not is_api_path(request.path):
             return None
         if isinstance(exception, Http404):
@@ -91,18 +112,6 @@ class ApiEnvelopeMiddleware:
             return failure_response(413, message=str(exception) or None)
         if isinstance(exception, SuspiciousOperation):
             return failure_response(400, message="Bad Request")
-        if isinstance(exception, OperationalError | InterfaceError):
-            # The database is out of reach (restarting, failing over) or refused for a moment:
-            # nothing of the request committed, and trying again shortly is the remedy (§2).
-            logger.warning("database unavailable on %s %s: %s", request.method, request.path, exception)
-            error = {
-                "field": None,
-                "code": "database_unavailable",
-                "message": "The database is unreachable; try again shortly.",
-            }
-            response = failure_response(503, error=[error])
-            response["Retry-After"] = str(DATABASE_RETRY_AFTER)
-            return response
         # Logged with its trace here; the client only learns that it failed.
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         return failure_response(500)
@@ -118,10 +127,16 @@ class MaintenanceModeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(("/api/", "/oauth/")):
+        if request.path.startswith(_SERVICE_PATHS):
             from fulfillment.selectors import maintenance_state
 
-            state = maintenance_state()
+            try:
+                state = maintenance_state()
+            except DatabaseError as exc:
+                if not db_errors.is_transient(exc):
+                    raise
+                logger.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+                return database_unavailable()
             if state.enabled:
                 response = failure_response(
                     503, error=[{"field": None, "code": "maintenance", "message": state.message}]

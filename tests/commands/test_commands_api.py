@@ -344,6 +344,20 @@ def test_a_command_the_database_refuses_for_a_moment_is_tried_again_in_order(aut
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_refused_command_of_no_issue_is_tried_again_at_once_not_at_the_sweep(auth_client, issue, lock_timeout):
+    send(auth_client, {"type": "AddNote", "client_issue_id": "C-1", "text": "alone"})
+    Command.objects.update(issue_key="")  # a command no issue queue orders: it runs by itself
+    command = Command.objects.get()
+    timer = _hold_issue_lock("C-1", 0.25)
+    try:
+        assert command_run(command.pk) == "succeeded"  # one run: refused, queued again, run again
+    finally:
+        timer.join()
+    command.refresh_from_db()
+    assert command.status == "succeeded" and command.attempts >= 2
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_command_the_database_keeps_refusing_fails_after_its_attempts(auth_client, issue, lock_timeout, settings):
     settings.COMMANDS_MAX_ATTEMPTS = 3
     send(auth_client, {"type": "AddNote", "client_issue_id": "C-1", "text": "never"})
