@@ -63,7 +63,7 @@ def wake_drain(*, force: bool = False) -> None:
     work, more commits need none (a drain clears the flag when it runs out of work, then looks
     once more). Best effort: with the broker down the beat sweep wakes a drain once it is back;
     the rows are the truth (getitdone/wakeups.py)."""
-    if not force and not cache.add(WAKE_FLAG, 1, timeout=settings.WEBHOOKS_WAKE_COALESCE_SECONDS):
+    if not force and not wakeups.flag(WAKE_FLAG, settings.WEBHOOKS_WAKE_COALESCE_SECONDS):
         return
     if not wakeups.wake("webhooks.drain"):
         cache.delete(WAKE_FLAG)  # nobody was woken: let the next commit try again
@@ -282,16 +282,16 @@ def webhook_disable(*, endpoint: WebhookEndpoint, reason: str, cause: str | None
     # commit, in a transaction of their own. In the caller's, the endpoint's row would be locked
     # before the deliveries' rows, and a drain recording a batch locks them the other way round
     # (a deadlock); a drain disables on a 410 while recording.
-    transaction.on_commit(partial(_pause_deliveries, endpoint.pk), robust=True)  # a failure is logged
+    transaction.on_commit(partial(pause_deliveries, endpoint.pk), robust=True)  # a failure is logged
     logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)
 
 
-def _pause_deliveries(endpoint_id: int) -> None:
+def pause_deliveries(endpoint_id: int) -> int:
     """Pause an endpoint's ready deliveries if it is still disabled (if it was enabled meanwhile
     and one is paused all the same, the sweep readies it). Not those another drain is sending:
     it locks them to record them, and locking them here too could deadlock with it; if they are
     to be retried, they wait, and are paused when their time comes. Nor the waiting ones, for
-    the same reason with the claims' promotion, which pauses them when due."""
+    the same reason with the claims' promotion, which pauses them when due. Returns how many."""
     now = timezone.now()
     paused = (
         Delivery.objects.filter(
@@ -302,6 +302,7 @@ def _pause_deliveries(endpoint_id: int) -> None:
         .update(readiness=Readiness.PAUSED)
     )  # fmt: skip
     logger.info("paused %s pending deliveries of disabled endpoint %s", paused, endpoint_id)
+    return paused
 
 
 @transaction.atomic

@@ -379,6 +379,24 @@ def test_the_sweep_resumes_paused_deliveries_of_an_endpoint_that_is_active(
     assert deliveries_drain() == 1
 
 
+def test_the_sweep_pauses_a_delivery_published_as_its_endpoint_was_disabled(
+    auth_client, integrator, receiver, delivery, settings
+):
+    """A publish that read the endpoint as active writes its delivery ready, and commits after
+    the disable's pausing ran (`make faults`, the receivers drill): no claim takes it, yet every
+    claim reads past it. The sweep pauses it, out of their way; enabling then sends it."""
+    receiver.respond(200)
+    endpoint = _hook(integrator, receiver)
+    auth_client.post("/api/issues", {"client_issue_id": "r1"}, format="json")
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=False)  # disabled, its pausing already run
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    assert deliveries_sweep() is False  # nothing to send: the row is paused, not left ready
+    assert Delivery.objects.get().readiness == "paused"
+    endpoint.refresh_from_db()
+    webhook_enable(endpoint=endpoint)
+    assert deliveries_drain() == 1 and Delivery.objects.get().status == "succeeded"
+
+
 def test_disabling_leaves_alone_what_a_drain_is_sending(
     auth_client, integrator, receiver, delivery, settings, django_capture_on_commit_callbacks
 ):

@@ -186,6 +186,16 @@ WHERE e.is_active AND (
     WHERE d.endpoint_id = e.id AND d.status = '{pending}' AND d.readiness = '{paused}' LIMIT 1
 ) IS NOT NULL
 """
+# Disabled endpoints with ready deliveries (a publish that raced the disable, a lease that ran
+# out): one probe of delivery_receiver_ready_idx per disabled endpoint (pending deliveries are
+# to their endpoint's URL: a PATCH moves them).
+_READY_BUT_DISABLED = """
+SELECT e.id FROM {endpoint} e
+WHERE NOT e.is_active AND (
+    SELECT 1 FROM {delivery} d
+    WHERE d.url = e.url AND d.endpoint_id = e.id AND d.status = '{pending}' AND d.readiness = '{ready}' LIMIT 1
+) IS NOT NULL
+"""
 _LOCK_SEQUENCES = """
 SELECT integrator_id FROM {sequence} WHERE integrator_id = ANY(%(ids)s) ORDER BY integrator_id FOR UPDATE
 """
@@ -242,6 +252,11 @@ def record() -> str:
 @functools.cache
 def paused_but_active() -> str:
     return _PAUSED_BUT_ACTIVE.format(**_tables())
+
+
+@functools.cache
+def ready_but_disabled() -> str:
+    return _READY_BUT_DISABLED.format(**_tables())
 
 
 @functools.cache

@@ -1,5 +1,6 @@
 """Beat's safety net: retries whose time has come, wake-ups lost with a broker outage, leases of
-dead workers, paused deliveries of endpoints that are active. The broker carries nothing but
+dead workers, paused deliveries of endpoints that are active and ready ones of endpoints that
+are not. The broker carries nothing but
 wake-ups ("there is work"), so losing one loses nothing: the sweep wakes a drain whenever
 deliveries are due."""
 
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from webhooks.delivery import sql
 from webhooks.models import Delivery, DeliveryStatus, Readiness
-from webhooks.services import wake_drain
+from webhooks.services import pause_deliveries, wake_drain
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ def deliveries_due() -> bool:
     with connection.cursor() as cursor:
         cursor.execute(sql.promote(), {"now": now})
     _resume_paused()
+    _pause_ready_of_disabled()
     with connection.cursor() as cursor:
         cursor.execute(sql.any_due(), {"now": now})
         return cursor.fetchone() is not None
@@ -50,3 +52,16 @@ def _resume_paused() -> int:
     ).update(readiness=Readiness.READY)
     logger.warning("resumed %s paused deliveries of active endpoints %s", resumed, endpoints)
     return resumed
+
+
+def _pause_ready_of_disabled() -> int:
+    """Pause what is ready for an endpoint that is disabled: disabling it does so, but a delivery
+    published as the endpoint was being disabled is written ready after that pause ran: no
+    claim takes it, yet every claim of that URL reads past it. Returns how many."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.ready_but_disabled())
+        endpoints = [row[0] for row in cursor.fetchall()]
+    paused = sum(pause_deliveries(endpoint) for endpoint in endpoints)
+    if paused:
+        logger.warning("paused %s ready deliveries of disabled endpoints %s", paused, endpoints)
+    return paused
