@@ -34,13 +34,18 @@ class Tenant:
         try:
             response = self.session.request(method, f"{self.base}{path}", json=body, timeout=15)
             status = response.status_code
-            if status == 503:  # the contract: an envelope, and when to try again
-                assert response.json()["code"] == 503 and response.headers.get("Retry-After"), response.text
+            answer = str(status)
+            if status == 503 and not _is_503_envelope(response):  # the contract: an envelope, and when to retry
+                answer = "503 without its envelope or Retry-After"
         except requests.RequestException:
-            status = 0  # no answer: the change may or may not have been made
+            status, answer = 0, "no answer"  # the change may or may not have been made
         with self.lock:
-            self.answers[f"{method} {path.split('/')[2]} {status or 'no answer'}"] += 1
+            self.answers[f"{method} {path.split('/')[2]} {answer}"] += 1
         return status
+
+    def count(self, answer: str) -> int:
+        """How many requests got this answer ("POST issues 201")."""
+        return self.answers[answer]
 
     def create(self, key: str) -> int:
         return self.call("POST", "/api/issues", {"client_issue_id": key, "workflow": "drill", "details": {"n": key}})
@@ -50,6 +55,30 @@ class Tenant:
 
     def note(self, key: str, text: str) -> int:
         return self.call("POST", "/api/commands", {"type": "AddNote", "client_issue_id": key, "text": text})
+
+
+def _is_503_envelope(response: requests.Response) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("code") == 503 and bool(response.headers.get("Retry-After"))
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
+    """True once `predicate` holds; False if it still does not after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _created(tenant: Tenant, expected: int) -> list[str]:
+    """A drill whose issues were not all created would count too little and pass."""
+    created = tenant.count("POST issues 201")
+    return [] if created == expected else [f"only {created} of {expected} issues created"]
 
 
 @dataclass
@@ -72,27 +101,35 @@ def _query(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
+class Unsettled(Exception):
+    """Work still queued, running or pending long after the drill's faults were over."""
+
+
 def settle(tenants: list[Tenant], receiver: Receiver, timeout: float = 180) -> None:
     """Until nothing of theirs is queued, running or pending (a paused delivery waits for its
-    endpoint to be enabled: it is not going anywhere)."""
+    endpoint to be enabled: it is not going anywhere). Unsettled if that takes over `timeout`."""
     connection.close()  # the database may have restarted under this connection
     ids = [t.integrator_id for t in tenants]
+    busy: list[tuple] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            [(busy,)] = _query(
-                "SELECT (SELECT COUNT(*) FROM commands_command WHERE integrator_id = ANY(%s)"
-                "         AND status IN ('queued', 'running'))"
-                " + (SELECT COUNT(*) FROM webhooks_delivery WHERE integrator_id = ANY(%s)"
-                "         AND status = 'pending' AND readiness <> 'paused')",
+            busy = _query(
+                "SELECT 'commands', status, COUNT(*) FROM commands_command WHERE integrator_id = ANY(%s)"
+                " AND status IN ('queued', 'running') GROUP BY status"
+                " UNION ALL SELECT 'deliveries to ' || url, readiness, COUNT(*) FROM webhooks_delivery"
+                " WHERE integrator_id = ANY(%s) AND status = 'pending' AND readiness <> 'paused'"
+                " GROUP BY url, readiness",
                 [ids, ids],
             )
         except Exception:
             connection.close()
-            busy = -1
-        if busy == 0:
+            busy = [("the database", "unreachable", 0)]
+        if not busy:
             return
         time.sleep(0.5)
+    left = ", ".join(f"{what} {state}: {n}" for what, state, n in busy)
+    raise Unsettled(f"still busy after {timeout:.0f} s: {left}")
 
 
 def delivery_rows(tenants: list[Tenant], receiver: Receiver) -> tuple[list[tuple[str, object]], list[str]]:
@@ -213,17 +250,23 @@ class Load:
 def drill_webhook_worker_killed(app: App, receiver: Receiver, tenant: Tenant, events: int) -> Outcome:
     """kill -9 the webhook worker while `events` deliveries are under way, then start it again."""
     started = time.monotonic()
+    failures = []
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(tenant.create, f"K-{n}") for n in range(events)]
-        while sum(len(v) for p in tenant.paths for v in receiver.stats().get(p, {}).values()) < events // 4:
-            time.sleep(0.1)
+
+        def arrived() -> int:
+            return sum(len(v) for p in tenant.paths for v in receiver.stats().get(p, {}).values())
+
+        if not wait_until(lambda: arrived() >= events // 4, 120):
+            failures.append(f"only {arrived()} deliveries arrived before the kill (wanted {events // 4})")
         app.kill("worker")
         killed_at = time.monotonic() - started
         time.sleep(2)
         app.start("worker")
         [f.result() for f in futures]
     settle([tenant], receiver)
-    rows, failures = delivery_rows([tenant], receiver)
+    rows, lost = delivery_rows([tenant], receiver)
+    failures += _created(tenant, events) + lost
     rows = [("worker killed after", f"{killed_at:.1f} s"), _answers([tenant]), *rows]
     return Outcome(f"kill -9 the webhook worker during {events} deliveries", rows, failures)
 
@@ -290,28 +333,34 @@ def drill_command_worker_killed(app: App, receiver: Receiver, tenant: Tenant, co
         return _query("SELECT COUNT(*) FROM commands_command WHERE integrator_id = %s AND status = 'succeeded'",
                       [tenant.integrator_id])[0][0]  # fmt: skip
 
-    while finished() < commands // 3:
-        time.sleep(0.05)
+    failures = _created(tenant, len(keys))
+    if not wait_until(lambda: finished() >= commands // 3, 120):
+        failures.append(f"only {finished()} commands finished before the kill (wanted {commands // 3})")
     app.kill("commands")
     time.sleep(2)
     app.start("commands")
     for thread in threads:
         thread.join()
     settle([tenant], receiver)
-    rows, failures = command_rows([tenant], sent)
+    rows, wrong = command_rows([tenant], sent)
+    failures += wrong
+    accepted = tenant.count("POST commands 202")
+    if accepted != commands:
+        failures.append(f"only {accepted} of {commands} commands accepted")
     return Outcome(f"kill -9 the command worker during {commands} commands", [_answers([tenant]), *rows], failures)
 
 
 def drill_receivers(receiver: Receiver, tenants: dict[str, Tenant], events: int) -> Outcome:
     """Receivers that answer 500 then 200, hang past the timeout, answer 429 with Retry-After,
     and answer 410."""
+    failures: list[str] = []
     for kind, tenant in tenants.items():
         for n in range(events):
             tenant.create(f"{kind}-{n}")
+        failures += [f"{kind}: {f}" for f in _created(tenant, events)]
     settle(list(tenants.values()), receiver)
     stats = receiver.stats()
     rows: list[tuple[str, object]] = []
-    failures: list[str] = []
     for kind in ("flaky", "hang", "throttle"):
         part_rows, part_failures = delivery_rows([tenants[kind]], receiver)
         attempts = [len(seen) for seen in stats.get(tenants[kind].paths[0], {}).values()]
@@ -327,16 +376,21 @@ def drill_receivers(receiver: Receiver, tenants: dict[str, Tenant], events: int)
         " (SELECT COUNT(*) FROM webhooks_delivery WHERE url LIKE %s AND readiness = 'paused')",
         ["%/gone/%", "%/gone/%"],
     )
-    told = sum(1 for _ in stats.get(gone.paths[1], {}))
-    disabled_events = _query(
-        "SELECT COUNT(*) FROM webhooks_event WHERE integrator_id = %s AND type = 'webhook.endpoint.disabled'",
+    told = set(stats.get(gone.paths[1], {}))
+    disabled_events = [row[0] for row in _query(
+        "SELECT id FROM webhooks_event WHERE integrator_id = %s AND type = 'webhook.endpoint.disabled'",
         [gone.integrator_id],
-    )[0][0]
+    )]  # fmt: skip
     rows += [("gone: endpoint disabled", not active), ("gone: deliveries paused", paused),
-             ("gone: webhook.endpoint.disabled events", disabled_events),
-             ("gone: events at the integrator's other endpoint", told)]  # fmt: skip
-    if active or disabled_events != 1:
+             ("gone: webhook.endpoint.disabled events", len(disabled_events)),
+             ("gone: events at the integrator's other endpoint", len(told))]  # fmt: skip
+    if active or len(disabled_events) != 1:
         failures.append("the 410 endpoint was not disabled once, with its event")
+    elif disabled_events[0] not in told:
+        failures.append("the integrator's other endpoint was not told of the disabled one")
+    owed = {row[0] for row in _query("SELECT event_id FROM webhooks_delivery WHERE url LIKE %s", ["%" + gone.paths[1]])}
+    if owed - told:  # the other endpoint still gets every event
+        failures.append(f"gone: {len(owed - told)} events never reached the integrator's other endpoint")
     return Outcome("receivers: 500 then 200, a hang, 429 + Retry-After, 410", rows, failures)
 
 
@@ -383,14 +437,20 @@ def drill_slow_dns(receiver: Receiver, slow: Tenant, fast: Tenant, events: int) 
         part_rows, part_failures = delivery_rows([tenant], receiver)
         rows += [(f"{tenant.name}: {k}", v) for k, v in part_rows]
         failures += part_failures
-    if p(together, 0.99) > 1.0:
+    if len(baseline) < events // 4 or len(together) < events:
+        failures.append(f"too few fast deliveries measured ({len(baseline)} alone, {len(together)} beside slow)")
+    elif p(together, 0.99) > 1.0:
         failures.append("the fast integrator's deliveries were delayed past 1 s")
+    failures += _created(slow, events) + _created(fast, events // 4 + events)
     return Outcome("one integrator's receivers resolve slowly (2.5 s), another's at once", rows, failures)
 
 
 def run(name: str, drill: Callable[[], Outcome]) -> Outcome:
     started = time.monotonic()
-    outcome = drill()
+    try:
+        outcome = drill()
+    except Unsettled as exc:
+        outcome = Outcome(f"{name}: did not settle", [], [str(exc)])
     outcome.rows.append(("drill took", f"{time.monotonic() - started:.0f} s"))
     outcome.print()
     return outcome

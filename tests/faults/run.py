@@ -5,7 +5,9 @@ and beat as the Procfile starts them, a local receiver and a DNS server. One tab
 exit status 1 if any drill missed its target (0 lost, every status change with exactly its
 event, each command run once and in order per issue). `--short` is the version `make test` runs.
 
-    python tests/faults/run.py [--short] [--drills worker,redis,postgres,commands,receivers,dns]
+    python tests/faults/run.py [--short] [--drills worker,redis,postgres,commands,receivers,dns] [--timeout S]
+
+Needs root: pg_createcluster, and for the dns drill port 53 and a mount namespace (unshare).
 """
 
 import argparse
@@ -93,6 +95,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--short", action="store_true", help="smaller loads and a shorter outage (make test)")
     parser.add_argument("--drills", default=",".join(DRILLS), help=f"a comma list of {', '.join(DRILLS)}")
+    parser.add_argument("--timeout", type=int, default=1800, help="give up after this many seconds (default 1800)")
     args = parser.parse_args()
     chosen = [d.strip() for d in args.drills.split(",") if d.strip()]
     unknown = set(chosen) - set(DRILLS)
@@ -102,8 +105,12 @@ def main() -> int:
     for old in LOGS.glob("*.log"):
         old.unlink()
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that the stack is taken down
-    postgres, redis, receiver, dns = Postgres(), Redis(), Receiver(), SlowDns()
+    # Interrupted or out of time: the finally below takes the stack down (a SIGKILL would leave it).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    signal.signal(signal.SIGALRM, lambda *_: sys.exit(f"gave up after {args.timeout} s (--timeout)"))
+    signal.alarm(args.timeout)
+    postgres, redis, receiver = Postgres(), Redis(), Receiver()
+    dns = SlowDns() if "dns" in chosen else None  # port 53 and a mount namespace: only when it is needed
     app: App | None = None
     outcomes = []
     started = time.monotonic()
@@ -111,7 +118,8 @@ def main() -> int:
         postgres.create()
         redis.start()
         receiver.start()
-        dns.start()
+        if dns is not None:
+            dns.start()
         env = dict(os.environ) | production_env() | SETTINGS
         env.update(
             DATABASE_URL=postgres.url,
@@ -142,7 +150,8 @@ def main() -> int:
         from django.db import connections
 
         connections.close_all()
-        dns.stop()
+        if dns is not None:
+            dns.stop()
         receiver.stop()
         redis.stop()
         postgres.drop()

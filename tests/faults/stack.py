@@ -36,7 +36,7 @@ class Postgres:
     """A cluster of the machine's PostgreSQL version, created for the run and dropped after it."""
 
     def __init__(self) -> None:
-        self.version = sorted(os.listdir("/etc/postgresql"))[-1]
+        self.version = max(os.listdir("/etc/postgresql"), key=lambda v: tuple(map(int, v.split("."))))
         self.name = "getitdone-faults"
         self.port = free_port()
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/faults"
@@ -81,19 +81,23 @@ class SlowDns:
             _Resolver(), address="127.0.0.1", port=53, logger=DNSLogger("-request,-reply,-truncated,-data,-recv,-send")
         )
         self.resolv_conf = LOGS / "resolv.conf"
+        self.started = False
 
     def start(self) -> None:
         self.resolv_conf.write_text("nameserver 127.0.0.1\noptions timeout:5 attempts:1\n")
         self.server.start_thread()
+        self.started = True
 
     def stop(self) -> None:
-        self.server.stop()
+        if self.started:  # the server's shutdown waits for a loop that never ran, otherwise
+            self.server.stop()
+            self.started = False
 
 
 class App:
     """The Procfile's processes: web, worker (webhooks), commands and beat, each killable."""
 
-    def __init__(self, env: dict[str, str], *, dns: SlowDns) -> None:
+    def __init__(self, env: dict[str, str], *, dns: SlowDns | None = None) -> None:
         self.env = env
         self.dns = dns
         self.port = free_port()
@@ -102,7 +106,7 @@ class App:
 
     def start(self, name: str) -> None:
         command = procfile(name).replace("$PORT", str(self.port))
-        if name == "worker":  # its host lookups go to the drills' DNS server
+        if name == "worker" and self.dns is not None:  # its host lookups go to the drills' DNS server
             command = (f"unshare --mount sh -c 'mount --bind {self.dns.resolv_conf} /etc/resolv.conf"
                        f" && exec {command}'")  # fmt: skip
         log = (LOGS / f"{name}.log").open("ab")
