@@ -9,13 +9,15 @@ from tests.factories import IntegratorFactory
 def _fresh_cache():
     # Throttle counters and the maintenance flag live in Redis (the flag also for a second in
     # each process); each test starts clean, and with wake-ups on (a test with the broker down
-    # leaves its process backing off).
+    # leaves its process backing off), and with no host's answer kept from another test.
     from fulfillment.selectors import forget_maintenance_state
     from getitdone import wakeups
+    from webhooks import transport
 
     cache.clear()
     forget_maintenance_state()
     wakeups.reset()
+    transport.forget_answers()
     yield
 
 

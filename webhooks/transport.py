@@ -159,12 +159,20 @@ def _thread_sender() -> _Sender:
 # lookup is still under way is not looked up again (the next batches wait on the same lookup),
 # and each integrator has at most _LOOKUPS_PER_OWNER lookups under way; past that its requests
 # fail at once, to be retried on the schedule.
+#
+# A host's checked answer is kept for ANSWER_TTL seconds, per process: a host that takes seconds
+# to resolve costs one slow batch in that time, not every batch (each would wait on the lookup,
+# and hold its drain thread while every integrator's new deliveries wait for a free one). It is
+# the address that was checked that is connected to, so the cache cannot be a way around the
+# check; a host that moves is followed within the TTL.
 _RESOLVE_THREADS = 32
 _LOOKUPS_PER_OWNER = 4
+ANSWER_TTL = 10.0  # seconds
 _resolver: ThreadPoolExecutor | None = None
 _resolver_lock = threading.Lock()
 _lookups: dict[tuple[str, str], Future] = {}  # under way, by (scheme, netloc)
 _lookups_per_owner: dict[int | None, int] = {}
+_answers: dict[tuple[str, str], tuple[float, bool, tuple[str, str, int, list[str]]]] = {}  # done, with expiry
 
 
 def _lookup(key: tuple[str, str], url: str, owner: int | None) -> Future | None:
@@ -174,6 +182,14 @@ def _lookup(key: tuple[str, str], url: str, owner: int | None) -> Future | None:
     with _resolver_lock:
         if key in _lookups:
             return _lookups[key]
+        answer = _answers.get(key)
+        if answer is not None:
+            expires, private_allowed, found = answer
+            if expires > time.monotonic() and private_allowed == settings.WEBHOOKS_ALLOW_PRIVATE_URLS:
+                known: Future = Future()
+                known.set_result(found)
+                return known
+            del _answers[key]
         if _lookups_per_owner.get(owner, 0) >= _LOOKUPS_PER_OWNER:
             return None
         if _resolver is None:
@@ -187,14 +203,26 @@ def _lookup(key: tuple[str, str], url: str, owner: int | None) -> Future | None:
 def _resolve(key: tuple[str, str], url: str, owner: int | None) -> tuple[str, str, int, list[str]]:
     """Look the host up, and forget the lookup before its answer is seen: a batch that sees it
     done and ends must not leave it to the next batch (a done-callback would run only after)."""
+    found = None
     try:
-        return addresses.resolve(url)
+        found = addresses.resolve(url)
+        return found
     finally:
         with _resolver_lock:
+            if found is not None:  # a checked answer; a refusal or failure is looked up again next time
+                if len(_answers) >= 10_000:
+                    _answers.clear()  # bounded: many hosts then cost a lookup each again, nothing worse
+                _answers[key] = (time.monotonic() + ANSWER_TTL, settings.WEBHOOKS_ALLOW_PRIVATE_URLS, found)
             del _lookups[key]
             _lookups_per_owner[owner] -= 1
             if not _lookups_per_owner[owner]:
                 del _lookups_per_owner[owner]
+
+
+def forget_answers() -> None:
+    """Drop the kept answers (tests; a host's address changed and cannot wait ANSWER_TTL)."""
+    with _resolver_lock:
+        _answers.clear()
 
 
 def _start_lookups(requests: list[Request]) -> tuple[dict[tuple[str, str], Future], dict[tuple[str, str], str]]:

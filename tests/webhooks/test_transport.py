@@ -219,3 +219,27 @@ def test_one_integrators_stalled_resolver_does_not_delay_another_integrators_del
     while transport._lookups and time.monotonic() < deadline:  # the stalled lookups end with the release
         time.sleep(0.05)
     assert not transport._lookups and not transport._lookups_per_owner
+
+
+def test_a_host_that_resolved_slowly_is_not_looked_up_again_within_the_ttl(httpserver, settings, monkeypatch):
+    """One slow lookup, not one per batch: the later batches use the checked answer."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True
+    _serve(httpserver, lambda r: Response(status=204))
+    lookups: list[str] = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def slow_getaddrinfo(host, *args, **kwargs):
+        lookups.append(host)
+        time.sleep(0.5)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+    url = httpserver.url_for("/hook")
+    assert transport.post(url, b"{}", {}).ok
+    started = time.monotonic()
+    assert transport.post(url, b"{}", {}).ok and time.monotonic() - started < 0.3
+    assert lookups == ["localhost"]
+    monkeypatch.setattr(transport, "ANSWER_TTL", 0.0)
+    transport.forget_answers()
+    assert transport.post(url, b"{}", {}).ok and transport.post(url, b"{}", {}).ok
+    assert lookups == ["localhost"] * 3  # no TTL: a lookup each time
