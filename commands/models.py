@@ -35,6 +35,8 @@ class Command(models.Model):
     lease_token = models.CharField(max_length=32, blank=True, default="", verbose_name=_("lease token"))
     locked_until = models.DateTimeField(null=True, blank=True, verbose_name=_("locked until"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    # The trace context of the request that sent it (API.md §1): the events it causes keep it.
+    traceparent = models.CharField(_("trace context"), max_length=55, blank=True, default="", db_default="")
     started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
     finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 

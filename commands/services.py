@@ -30,7 +30,7 @@ from rest_framework import serializers
 from commands.models import Command, CommandStatus, IdempotencyRecord
 from commands.types import command_class, command_types
 from fulfillment.models import Integrator
-from getitdone import db_errors, rows, wakeups
+from getitdone import db_errors, metrics, rows, tracing, wakeups
 from getitdone.errors import DomainError, InvalidInput, NotAllowed, VersionConflict
 from getitdone.formats import iso_timestamp as ts
 from getitdone.limits import check_key
@@ -124,6 +124,7 @@ def command_accept(*, integrator: Integrator, body: dict[str, Any], idempotency_
                 command_id=client_command_id or "",
                 payload=data,
                 issue_key=command_class(type_name).issue_key(data),
+                traceparent=tracing.current_traceparent(),  # its events join the request's trace
             )
             if not client_command_id:
                 command.command_id = f"cmd_{command.pk}"
@@ -137,7 +138,8 @@ def command_accept(*, integrator: Integrator, body: dict[str, Any], idempotency_
         if record is not None:
             record.delete()
         raise
-    logger.info("command %s %s accepted for integrator %s", command.pk, type_name, integrator.pk)
+    logger.info("command %s %s accepted for integrator %s", command.pk, type_name, integrator.pk,
+                extra={"command_id": command.command_id})  # fmt: skip
     return Accepted(command=command)
 
 
@@ -309,11 +311,18 @@ def _run_batch(claimed: list[Command], token: str) -> list[Command] | None:
     except DatabaseError as error:  # the COMMIT itself: a deferred check, a serialization failure
         if connection.needs_rollback or not connection.is_usable():
             raise  # the connection is gone: the lease runs out, and the sweep queues them again
-        return _after_refused_commit(claimed, token, _first_line(error))
+        finished = _after_refused_commit(claimed, token, _first_line(error))
+    _count(finished)
+    return finished
+
+
+def _count(finished: list[Command]) -> None:
+    """Committed: in the log and the metrics."""
     for command in finished:
         error = f": {command.error['code']}" if command.error else ""
-        logger.info("command %s %s %s%s", command.pk, command.type, command.status, error)
-    return finished
+        logger.info("command %s %s %s%s", command.pk, command.type, command.status, error,
+                    extra={"command_id": command.command_id})  # fmt: skip
+        metrics.COMMANDS.labels(command.status).inc()
 
 
 def _first_line(error: BaseException | None) -> str:
@@ -371,7 +380,8 @@ def _run_claimed(command: Command, token: str) -> None:
     command.started_at = timezone.now()
     handler = command_class(command.type)()
     try:
-        events = handler.handle(command, command.payload)
+        with tracing.continued(command.traceparent, f"command {command.type}"):
+            events = handler.handle(command, command.payload)
     except DomainError as exc:
         error = exc.as_dict()
     except Exception as exc:
@@ -381,7 +391,7 @@ def _run_claimed(command: Command, token: str) -> None:
             raise
         if db_errors.is_transient(exc):
             raise _Refused from exc  # a deadlock, a lock timeout...: its savepoint is rolled back; worth another try
-        logger.exception("command %s (%s) raised", command.pk, command.type)
+        logger.exception("command %s (%s) raised", command.pk, command.type, extra={"command_id": command.command_id})
         error = {"code": "internal_error", "message": "The command failed unexpectedly.", "field": None}
     else:
         _finish(command, token, CommandStatus.SUCCEEDED, error=None, event_ids=[e.id for e in events])
@@ -416,16 +426,15 @@ def _finish(command: Command, token: str, status: str, *, error: dict | None, ev
 
 
 def _failed_event(command: Command, error: dict[str, Any]) -> Event:
-    return publish(
-        command.integrator,
-        catalogue.COMMAND_FAILED,
-        {
-            "command_id": command.command_id,
-            "command_type": command.type,
-            "client_issue_id": command.issue_key or None,
-            "error": error,
-        },
-    )
+    data = {
+        "command_id": command.command_id,
+        "command_type": command.type,
+        "client_issue_id": command.issue_key or None,
+        "error": error,
+    }
+    # In the command's trace, whoever fails it (its runner, or the sweep giving up on it).
+    with tracing.continued(command.traceparent, f"command {command.type} failed"):
+        return publish(command.integrator, catalogue.COMMAND_FAILED, data)
 
 
 def commands_sweep() -> int:
@@ -457,6 +466,7 @@ def _give_up_on(command: Command) -> None:
             _fail(command, command.lease_token, _too_many_attempts(command, "the worker running it stopped each time"))
     except _LeaseLost:
         return  # claimed again meanwhile: it rolls back
+    metrics.COMMANDS.labels(command.status).inc()
     logger.warning("command %s %s failed: its worker stopped on each of %s attempts", command.pk, command.type,
                    command.attempts)  # fmt: skip
 

@@ -1,5 +1,6 @@
 """The demo data `seed_demo` loads. Idempotent: a second run finds everything and changes nothing."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.db import transaction
 from fulfillment.models import Integrator, Step, StepCategory, Transition, Workflow
 from fulfillment.services import integrator_create
 from fulfillment.workflows import workflow_check_saved
+from orders.services import Actor, issue_change_status, issue_create
 
 DEMO_INTEGRATOR_NAME = "Demo Store"
 
@@ -104,3 +106,31 @@ def demo_seed() -> DemoSeed:
         client_id=settings.DEMO_CLIENT_ID,
         client_secret=settings.DEMO_CLIENT_SECRET,
     )
+
+
+# Where the demo orders stop, in turn: a load fixture with orders in every step.
+_DEMO_MOVES = ((), ("En preparación",), ("En preparación", "Por Asignar"),
+               ("En preparación", "Por Asignar", "En ruta"), ("En preparación", "Por Asignar", "En ruta", "Entregado"),
+               ("Cancelado",))  # fmt: skip
+
+
+def demo_orders_seed(integrator: Integrator, count: int, on_order: Callable[[int], object] | None = None) -> int:
+    """Give the demo integrator orders `demo-00001` … up to `count`, each moved along the
+    workflow to a step in turn, one transaction each (events and all, as through the API).
+    Those already there are left as they are. Returns how many were added."""
+    existing = set(
+        integrator.issues.filter(client_issue_id__startswith="demo-").values_list("client_issue_id", flat=True)
+    )
+    actor, added = Actor.integrator(integrator), 0
+    for n in range(1, count + 1):
+        key = f"demo-{n:05d}"
+        if key not in existing:
+            with transaction.atomic():  # the order and its moves, or nothing
+                details = {"customer": {"name": f"Cliente {n}"}, "address": f"Calle {n} #{n % 90}-1"}
+                created = issue_create(integrator=integrator, client_issue_id=key, actor=actor, details=details)
+                for status in _DEMO_MOVES[n % len(_DEMO_MOVES)]:
+                    issue_change_status(issue=created.issue, status=status, actor=actor)
+            added += 1
+        if on_order is not None:
+            on_order(1)
+    return added

@@ -10,3 +10,6 @@ class GetItDoneConfig(AppConfig):
         # routes use (API.md §11: an id that cannot exist matches no route).
         from getitdone import checks  # noqa: F401  (the production checks)
         from getitdone.api import converters, schema  # noqa: F401
+        from getitdone.tracing import configure
+
+        configure("getitdone")

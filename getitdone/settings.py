@@ -4,6 +4,7 @@ Every variable has a default that runs on a bare machine (SQLite and a filesyste
 ``var/``); production and CI set ``DATABASE_URL``, ``CELERY_BROKER_URL`` and ``CACHE_URL``.
 """
 
+import os
 import ssl
 from pathlib import Path
 
@@ -17,6 +18,11 @@ env = environ.Env()
 # uploaded files). Tests point it elsewhere so they never touch a developer's demo data.
 VAR_DIR = Path(env.str("GETITDONE_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Metrics (getitdone/metrics.py): every process of the host writes its samples here, and a scrape
+# adds them up. Set before prometheus_client is first imported; empty it when the host's
+# processes start (`make run` does).
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 # --- Core -------------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
@@ -46,7 +52,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "getitdone.tracing.TracingMiddleware",
     "getitdone.api.middleware.ApiHeadersMiddleware",
+    "getitdone.metrics.AccessMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -345,17 +353,40 @@ MEDIA_ROOT = VAR_DIR / "media"
 # request's own host.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
 
-# --- Logging: one line per record, with the request id when there is one -----------------------
+# --- Metrics --------------------------------------------------------------------------------
+# GET /metrics: open when empty (a private network), else `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# --- Logging (API.md §10) ----------------------------------------------------------------------
+# One JSON object per line (`ts`, `level`, `logger`, `message`, and `request_id`, `event_id`,
+# `delivery_id`, `command_id` where they apply) unless DEBUG is on: then readable lines. Web and
+# workers alike (getitdone/celery.py hands Celery's logging set-up to this).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "getitdone.api.middleware.RequestIdLogFilter"}},
+    "filters": {"request_id": {"()": "getitdone.logs.RequestIdLogFilter"}},
     "formatters": {
-        "line": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "text": {"()": "getitdone.logs.TextFormatter"},
+        "json": {"()": "getitdone.logs.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["request_id"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+            "filters": ["request_id"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        # One line per request is getitdone.access's; Django's own is kept for 5xx (its trace).
+        "django.request": {"level": "ERROR"},
+        # A line per task received and finished, and per beat tick: the work logs what it did.
+        "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
+        "celery.beat": {"level": "WARNING"},
+    },
 }
+if CELERY_BROKER_URL.startswith("filesystem://"):  # its URL names no host, as it should not
+    LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}

@@ -11,6 +11,7 @@ from fulfillment.oauth import LimitedIntrospectView, LimitedRevokeTokenView, Lim
 from getitdone.admin_login import limit_failed_logins
 from getitdone.api import health
 from getitdone.api.schema import CachedSchemaView, RedocView, SwaggerView
+from getitdone.metrics import metrics_view
 
 api_patterns: list = [
     path("", include("fulfillment.api.urls")),
@@ -45,6 +46,7 @@ urlpatterns = [
     path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/", include((api_patterns, "api"), namespace="api")),
     path("api/v1/", include((api_patterns, "api"), namespace="v1")),
 ]

@@ -24,7 +24,8 @@ def _free_port() -> int:
 
 def test_make_run_serves_the_demo(tmp_path):
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "PROMETHEUS_MULTIPROC_DIR")}  # fmt: skip
     env.update(PORT=str(port), GETITDONE_VAR_DIR=str(tmp_path / "var"))
     log = tmp_path / "run.log"
     with log.open("wb") as out:
@@ -49,7 +50,16 @@ def test_make_run_serves_the_demo(tmp_path):
         else:
             pytest.fail("make run did not answer /healthz in time:\n" + log.read_text())
 
+        # Both workers and beat up, and the welcome printed (once web answers)...
+        deadline = time.monotonic() + 60
+        while not all(s in log.read_text() for s in ("webhooks@", "commands@", "beat: started", "Ctrl-C stops")):
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        settled = log.read_text()
+        time.sleep(6)  # ...then idle: beat's sweeps run three times meanwhile, and must say nothing
         text = log.read_text()
+        assert text == settled, "lines while idle:\n" + text[len(settled) :]
+        assert settled.rstrip().endswith("Ctrl-C stops everything."), settled[-2000:]  # the welcome stays last
         client_id = re.search(r"client_id\s+(\S+)", text).group(1)
         client_secret = re.search(r"client_secret\s+(\S+)", text).group(1)
         token = requests.post(
@@ -59,12 +69,7 @@ def test_make_run_serves_the_demo(tmp_path):
         )
         assert token.status_code == 200, token.text
         assert token.json()["token_type"] == "Bearer"
-        # Both workers and beat came up beside web, and the commands worker runs commands off the
-        # embedded broker against the embedded database.
-        deadline = time.monotonic() + 30
-        while not all(s in log.read_text() for s in ("webhooks@", "commands@", "beat: Starting")):
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.5)
+        # The commands worker runs commands off the embedded broker against the embedded database.
         auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
         for n in range(3):
             sent = requests.post(

@@ -94,7 +94,7 @@ class EventAdmin(ReadOnly, admin.ModelAdmin):
     list_filter = ("type", "integrator", "created_at")
     search_fields = ("=id", "=issue__client_issue_id")
     list_select_related = ("integrator", "issue")
-    fields = ("id", "type", "integrator", "order", "sequence", "api_version", "created_at", "event_data")
+    fields = ("id", "type", "integrator", "order", "sequence", "api_version", "created_at", "trace_id", "event_data")
     readonly_fields = fields
     inlines = (EventDeliveryInline,)
 
@@ -104,6 +104,11 @@ class EventAdmin(ReadOnly, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("order"))
     def order(self, obj: Event) -> SafeString | None:
         return display.order_link(obj)
+
+    @admin.display(description=gettext_lazy("trace id"))
+    def trace_id(self, obj: Event) -> str:
+        """The W3C trace id of the call that caused it, as its deliveries' `traceparent` carry it."""
+        return obj.trace_id or "—"
 
     @admin.display(description=gettext_lazy("data"))
     def event_data(self, obj: Event) -> SafeString:

@@ -60,6 +60,9 @@ class Event(models.Model):
         "orders.Issue", null=True, blank=True, on_delete=models.SET_NULL, related_name="events", verbose_name=_("order")
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    # The W3C trace context of the request or command that caused it (API.md §1): its deliveries
+    # carry the same trace id. '' for an event from before tracing.
+    traceparent = models.CharField(_("trace context"), max_length=55, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["integrator_id", "sequence"]
@@ -71,6 +74,10 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.sequence} ({self.id})"
+
+    @property
+    def trace_id(self) -> str:
+        return self.traceparent[3:35]
 
     def representation(self) -> dict:
         return event_representation(self.id, self.type, self.created_at, self.sequence, self.api_version, self.data)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fulfillment.models import Integrator
-from getitdone import limits, rows, wakeups
+from getitdone import limits, metrics, rows, tracing, wakeups
 from getitdone.errors import InvalidInput, NotAllowed
 from webhooks import addresses, catalogue, selectors, signing
 from webhooks.catalogue import EVENT_TYPES
@@ -111,14 +111,18 @@ def publish_many(
     # PostgreSQL stamps the sequence at commit, in insert order (see EventSequence); other
     # databases now.
     stamped_at_commit = connection.vendor == "postgresql"
+    # The request's or the command's trace (API.md §1); a trace of its own for a change nobody
+    # traced (a sweep, staff in admin), so that all its deliveries share one trace id.
+    traceparent = tracing.current_traceparent() or tracing.new_traceparent()
     events = [
         Event(
             integrator=integrator, type=p.type, api_version=settings.API_VERSION, data=p.data, issue=p.issue,
-            sequence=None if stamped_at_commit else _next_sequence(integrator.pk),
+            sequence=None if stamped_at_commit else _next_sequence(integrator.pk), traceparent=traceparent,
         )
         for p in publications
     ]  # fmt: skip
     rows.insert(events)
+    transaction.on_commit(partial(_count_events, [p.type for p in publications]), robust=True)
     endpoints = [only_endpoint] if only_endpoint else selectors.active_endpoints(integrator=integrator)
     endpoints = [e for e in endpoints if e.pk != not_to_endpoint]
     now = timezone.now()
@@ -134,11 +138,17 @@ def publish_many(
             )
             for e, url in targets
         )  # fmt: skip
-        logger.info("event %s %s for integrator %s (%s deliveries)", event.id, event.type, integrator.pk, len(targets))
+        logger.info("event %s %s for integrator %s (%s deliveries)", event.id, event.type, integrator.pk, len(targets),
+                    extra={"event_id": event.id})  # fmt: skip
     if deliveries:
         rows.insert(deliveries)
         transaction.on_commit(wake_drain)
     return events
+
+
+def _count_events(types: list[str]) -> None:
+    for type_ in types:
+        metrics.EVENTS.labels(type_).inc()
 
 
 def events_prune(
@@ -330,14 +340,21 @@ def webhook_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
 RECOVER_STATUSES = ("failed", "all")
 
 
-@transaction.atomic
 def webhook_recover(
     *, endpoint: WebhookEndpoint, since: datetime, until: datetime | None = None, status: str = "failed"
 ) -> int:
+    """See webhook_recover_events: how many were queued."""
+    return len(webhook_recover_events(endpoint=endpoint, since=since, until=until, status=status))
+
+
+@transaction.atomic
+def webhook_recover_events(
+    *, endpoint: WebhookEndpoint, since: datetime, until: datetime | None = None, status: str = "failed"
+) -> list[str]:
     """Send again, to this endpoint, the events of a time window that are still kept: those whose
     delivery to it failed (`failed`), or every one it subscribes to (`all`). New deliveries, with
     the events' own ids as `webhook-id`; an event already pending to it is not queued twice.
-    Returns how many were queued. API.md §7."""
+    Returns the ids of the events queued. API.md §7."""
     oldest = timezone.now() - timedelta(days=settings.EVENTS_RETENTION_DAYS)
     if since < oldest:
         days = settings.EVENTS_RETENTION_DAYS
@@ -376,7 +393,7 @@ def webhook_recover(
     if ids:
         transaction.on_commit(wake_drain)
     logger.info("recover: %s events queued again to webhook endpoint %s", len(ids), endpoint.pk)
-    return len(ids)
+    return ids
 
 
 def webhook_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:

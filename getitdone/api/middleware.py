@@ -1,7 +1,6 @@
 """Request-level plumbing for the API: ids and headers, the envelope for Django's own errors,
 maintenance mode and the body size limit."""
 
-import contextvars
 import logging
 import re
 import uuid
@@ -12,12 +11,11 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Suspicio
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 
-from getitdone import db_errors
+from getitdone import db_errors, logs
 from getitdone.api.envelope import failure_response
 
 logger = logging.getLogger(__name__)
 
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -27,14 +25,6 @@ _SERVICE_PATHS = ("/api/", "/oauth/")
 
 def is_api_path(path: str) -> bool:
     return path.startswith("/api/")
-
-
-class RequestIdLogFilter(logging.Filter):
-    """Adds `request_id` to every log record, so a line can be traced to its request."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
-        return True
 
 
 class ApiHeadersMiddleware:
@@ -47,11 +37,11 @@ class ApiHeadersMiddleware:
         given = request.headers.get("X-Request-ID", "")
         request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
         request.request_id = request_id
-        token = _request_id.set(request_id)
+        token = logs.request_id.set(request_id)
         try:
             response = self.get_response(request)
         finally:
-            _request_id.reset(token)
+            logs.request_id.reset(token)
         response["X-Request-ID"] = request_id
         response["API-Version"] = settings.API_VERSION
         limit = getattr(request, "ratelimit", None)

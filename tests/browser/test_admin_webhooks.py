@@ -13,7 +13,7 @@ from tests.browser.conftest import WIDTH, screenshot
 from tests.conftest import client_for
 from tests.webhooks.conftest import Receiver, send_all_due
 from webhooks.delivery import delivery_attempt
-from webhooks.models import Delivery
+from webhooks.models import Delivery, Event
 from webhooks.services import delivery_retry, webhook_create, webhook_send_test
 
 
@@ -225,3 +225,16 @@ def test_an_event_page_shows_its_data_and_deliveries(admin_page, integrator, rec
     expect(deliveries.get_by_role("row").filter(has_text="Succeeded")).not_to_contain_text("None")
     assert admin_page.evaluate("document.documentElement.scrollWidth") <= WIDTH
     screenshot(admin_page, "event-page")
+
+
+def test_an_events_page_shows_the_trace_id_of_the_call_that_caused_it(admin_page, integrator, delivery, live_server):
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    response = client_for(integrator).post(
+        "/api/issues", {"client_issue_id": "SUP-TRACE"}, format="json",
+        HTTP_TRACEPARENT=f"00-{trace_id}-00f067aa0ba902b7-01",
+    )  # fmt: skip
+    assert response.status_code == 201
+    event = Event.objects.get(type="issue.created")
+    admin_page.goto(f"{live_server.url}/admin/webhooks/event/{event.pk}/change/")
+    expect(admin_page.locator(".field-trace_id")).to_contain_text(trace_id)
+    screenshot(admin_page, "event-trace-id")

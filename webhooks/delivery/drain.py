@@ -12,7 +12,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.cache import cache
 
-from getitdone import wakeups
+from getitdone import tracing, wakeups
 from webhooks import signing, transport
 from webhooks.delivery import outcomes, stores
 from webhooks.delivery.claim import claim
@@ -89,6 +89,7 @@ def _request(job: Job) -> transport.Request:
         "webhook-id": job.event_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": signing.signature_header(job.secrets, job.event_id, timestamp, job.body),
+        "traceparent": tracing.delivery_traceparent(job.traceparent, job.event_id),  # the event's trace (API.md §1)
     }
     return transport.Request(job.url, job.body, headers, owner=job.integrator_id)
 

@@ -25,6 +25,8 @@ class Job:
     endpoint_id: int | None
     integrator_id: int
     event_type: str
+    event_created_at: datetime  # its commit, near enough: where the delivery's latency starts
+    traceparent: str  # the event's trace context (W3C), '' if it has none
     body: bytes
     secrets: list[str]
     lease: datetime  # our locked_until: the outcome is recorded only while it is still the row's
@@ -62,6 +64,8 @@ class Job:
             endpoint_id=v["endpoint_id"],
             integrator_id=v["integrator_id"],
             event_type=v["event__type"],
+            event_created_at=v["event__created_at"],
+            traceparent=v["event__traceparent"],
             body=json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode(),
             secrets=secrets,
             lease=lease,

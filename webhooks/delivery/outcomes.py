@@ -4,12 +4,14 @@ batch in one transaction with the endpoints' health and any operational events."
 import logging
 import random
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from fulfillment.models import Integrator
+from getitdone import metrics
 from webhooks import catalogue, transport
 from webhooks.delivery import health, stores
 from webhooks.delivery.jobs import Job, Sent
@@ -71,7 +73,23 @@ def record(sent: list[Sent]) -> list[str]:
         _report_exhausted(ended)
         for endpoint_id, result in sorted(deciding.items()):  # in one order: two drains cannot deadlock
             health.update(endpoint_id, result, now)
+    _count(sent, outcomes, recorded)
     return outcomes
+
+
+_METRIC_OUTCOMES = {"succeeded": "succeeded", "retry": "retrying", "failed": "failed", "gone": "failed"}
+
+
+def _count(sent: list[Sent], outcomes: list[str], recorded: set[int]) -> None:
+    """The committed outcomes, in the metrics: each attempt's, and each success's latency from
+    its event's commit."""
+    committed = timezone.now()
+    for item, outcome in zip(sent, outcomes, strict=True):
+        if item.job.id not in recorded:
+            continue
+        metrics.DELIVERIES.labels(_METRIC_OUTCOMES[outcome]).inc()
+        if outcome == "succeeded":
+            metrics.DELIVERY_SECONDS.observe(max(0.0, (committed - item.job.event_created_at).total_seconds()))
 
 
 def _next_state(job: Job, result: transport.PostResult, now: datetime) -> str:
@@ -119,6 +137,12 @@ def _report_exhausted(jobs: list[Job]) -> None:
         publish_many(integrators[integrator_id], publications, not_to_endpoint=endpoint_id)
 
 
+def _without_query(url: str) -> str:
+    """A receiver URL fit for a log line: its query string may hold the receiver's secret."""
+    scheme, netloc, path, query, _fragment = urlsplit(url)
+    return urlunsplit((scheme, netloc, path, "…" if query else "", ""))
+
+
 def _log(sent: list[Sent], outcomes: list[str]) -> None:
     """Each attempt that did not succeed at INFO; successes as one line per batch (a busy worker
     sends thousands a second), each at DEBUG."""
@@ -130,8 +154,10 @@ def _log(sent: list[Sent], outcomes: list[str]) -> None:
         if logger.isEnabledFor(level):
             logger.log(
                 level, "delivery %s of %s to %s: %s attempt %s %s (%s, %s ms)",
-                job.id, job.event_id, job.url, "manual" if job.manual else "automatic", job.number, outcome,
+                job.id, job.event_id, _without_query(job.url), "manual" if job.manual else "automatic", job.number,
+                outcome,
                 result.http_status or result.error, result.duration_ms,
+                extra={"delivery_id": job.id, "event_id": job.event_id},
             )  # fmt: skip
     if succeeded:
         logger.info("sent %s deliveries, %s succeeded", len(sent), succeeded)

@@ -25,7 +25,7 @@ CLAIM_LOCK = 0x57EB_0001  # the advisory lock claims take turns on (PostgreSQL)
 LOAD_FIELDS = (
     "id", "url", "attempt_count", "manual_attempt_count", "status_before_retry", "next_attempt_before_retry",
     "event_id", "endpoint_id", "integrator_id",
-    "event__type", "event__created_at", "event__sequence", "event__api_version", "event__data",
+    "event__type", "event__created_at", "event__sequence", "event__api_version", "event__data", "event__traceparent",
     "endpoint__secret", "endpoint__previous_secret", "endpoint__previous_secret_expires_at",
     "integrator__webhook_secret",
 )  # fmt: skip

@@ -1,0 +1,108 @@
+"""GET /metrics (API.md §10): the work of every process on the host, the web's and a real
+Celery worker's, in the Prometheus text format, behind METRICS_TOKEN when it is set."""
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import client_for
+from tests.factories import IntegratorFactory
+from tests.processes import wait_for
+from webhooks.models import Delivery, DeliveryStatus
+from webhooks.services import webhook_create
+
+
+def scrape(client, **headers) -> dict[tuple[str, tuple], float]:
+    response = client.get("/metrics", **headers)
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for sample in family.samples
+    }
+
+
+def moved(before: dict, after: dict, name: str, **labels: str) -> float:
+    key = (name, tuple(sorted(labels.items())))
+    return after.get(key, 0) - before.get(key, 0)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_scrape_counts_the_web_and_the_worker_processes_work(workers, delivery, receiver, client):
+    integrator = IntegratorFactory()
+    webhook_create(integrator=integrator, url=receiver.url())
+    receiver.respond(200)
+    api = client_for(integrator)
+    before = scrape(client)
+    workers.start()
+    assert api.post("/api/issues", {"client_issue_id": "M-1"}, format="json").status_code == 201
+    sent = api.post("/api/commands", {"type": "AddNote", "client_issue_id": "M-1", "text": "n"}, format="json")
+    assert sent.status_code == 202
+    # The worker counts after each commit: wait for its counts, not only for its rows.
+    wait_for(lambda: moved(before, scrape(client), "getitdone_webhook_deliveries_total", outcome="succeeded") == 2,
+             timeout=30, message="the issue.created and issue.note_added deliveries, counted")  # fmt: skip
+    assert Delivery.objects.filter(status=DeliveryStatus.SUCCEEDED).count() == 2
+    after = scrape(client)
+    route = {"method": "POST", "route": "/api/issues"}
+    assert moved(before, after, "getitdone_http_requests_total", **route, status="201") == 1
+    assert moved(before, after, "getitdone_http_request_duration_seconds_count", **route) == 1
+    # Counted in the worker's process, found by the web's scrape:
+    assert moved(before, after, "getitdone_webhook_deliveries_total", outcome="succeeded") == 2
+    assert moved(before, after, "getitdone_webhook_delivery_seconds_count") == 2
+    assert moved(before, after, "getitdone_commands_total", status="succeeded") == 1
+    assert moved(before, after, "getitdone_events_total", type="issue.created") == 1
+    assert moved(before, after, "getitdone_events_total", type="issue.note_added") == 1  # committed by the worker
+    assert after[("getitdone_webhook_backlog", ())] == 0
+
+
+def test_the_backlog_counts_deliveries_due_now(client, auth_client, integrator, receiver, delivery):
+    webhook_create(integrator=integrator, url=receiver.url())
+    for n in range(3):
+        auth_client.post("/api/issues", {"client_issue_id": f"B-{n}"}, format="json")
+    assert scrape(client)[("getitdone_webhook_backlog", ())] == 3
+    Delivery.objects.filter(pk=Delivery.objects.order_by("id").first().pk).update(status=DeliveryStatus.SUCCEEDED)
+    assert scrape(client)[("getitdone_webhook_backlog", ())] == 2
+
+
+def test_with_metrics_token_set_a_scrape_needs_it(client, settings, db):
+    settings.METRICS_TOKEN = "scrape-me"
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    assert scrape(client, HTTP_AUTHORIZATION="Bearer scrape-me")
+
+
+def test_routes_are_patterns_not_paths(client, auth_client, delivery):
+    """One series per route, however many orders: no ids, no query strings (and their secrets)."""
+    before = scrape(client)
+    for key in ("R-1", "R-2"):
+        auth_client.get(f"/api/issues/{key}?token=hunter2")
+    after = scrape(client)
+    labels = {"method": "GET", "route": "/api/issues/<client_issue_id:client_issue_id>", "status": "404"}
+    assert moved(before, after, "getitdone_http_requests_total", **labels) == 2
+    assert not any("R-1" in str(key) or "hunter2" in str(key) for key in after)
+
+
+def test_the_backlog_reads_only_the_rows_that_are_due(client, auth_client, integrator, receiver, delivery):
+    """A scrape costs the same with a year of sent deliveries behind it."""
+    from django.db import connection
+
+    webhook_create(integrator=integrator, url=receiver.url())
+    auth_client.post("/api/issues", {"client_issue_id": "B-1"}, format="json")
+    event = Delivery.objects.get().event
+    Delivery.objects.bulk_create(
+        Delivery(event=event, integrator=integrator, url=receiver.url(), status=DeliveryStatus.SUCCEEDED)
+        for _ in range(5000)
+    )
+
+    def rows_read() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE webhooks_delivery")
+            cursor.execute(
+                "SELECT seq_tup_read + COALESCE(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables"
+                " WHERE relname = 'webhooks_delivery'"
+            )
+            return cursor.fetchone()[0]
+
+    before = rows_read()
+    assert scrape(client)[("getitdone_webhook_backlog", ())] == 1
+    assert rows_read() - before < 20
