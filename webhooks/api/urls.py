@@ -4,6 +4,8 @@ from webhooks.api import views
 
 urlpatterns = [
     path("events", views.EventFeedApi.as_view(), name="event-list"),
+    path("events/schemas", views.EventSchemasApi.as_view(), name="event-schemas"),
+    path("events/schemas/<str:event_type>", views.EventSchemaApi.as_view(), name="event-schema"),
     path("events/<code:event_id>", views.EventDetailApi.as_view(), name="event-detail"),
     path("webhooks", views.WebhookListCreateApi.as_view(), name="webhook-list"),
     path("webhooks/<pk:webhook_id>", views.WebhookDetailApi.as_view(), name="webhook-detail"),

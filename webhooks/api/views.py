@@ -1,6 +1,8 @@
 """The polling feed (API.md §6) and webhook endpoint configuration (§7)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +19,9 @@ from webhooks.api.serializers import (
     WebhookRecoverInputSerializer,
     WebhookUpdateInputSerializer,
 )
+from webhooks.catalogue import EVENT_TYPES
 from webhooks.representations import delivery_representation, webhook_representation
+from webhooks.schemas import event_schema, event_schemas
 
 
 class EventFeedApi(APIView):
@@ -35,6 +39,34 @@ class EventFeedApi(APIView):
                 "has_more": page.has_more,
             }
         )
+
+
+class EventSchemasApi(APIView):
+    """The JSON Schema of every event type (docs/events.md): public, as the catalogue is."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="events_schemas", tags=["events"], auth=[],
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="JSON Schemas, by event type")},
+    )  # fmt: skip
+    def get(self, request: Request) -> Response:
+        return Response(event_schemas())
+
+
+class EventSchemaApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="events_schema", tags=["events"], auth=[],
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The event type's JSON Schema")},
+    )  # fmt: skip
+    def get(self, request: Request, event_type: str) -> Response:
+        if event_type not in EVENT_TYPES:
+            raise NotFound("No such event type.")
+        return Response(event_schema(event_type))
 
 
 class EventDetailApi(APIView):
