@@ -52,7 +52,8 @@ def test_make_run_serves_the_demo(tmp_path):
 
         # Both workers and beat up, and the welcome printed (once web answers)...
         deadline = time.monotonic() + 60
-        while not all(s in log.read_text() for s in ("webhooks@", "commands@", "beat: started", "Ctrl-C stops")):
+        up = ("webhooks@", "commands@", "beat: started", "Ctrl-C stops everything.")  # the last, the welcome's
+        while not all(s in log.read_text() for s in up):
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.5)
         settled = log.read_text()
