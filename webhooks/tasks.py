@@ -23,5 +23,6 @@ def sweep_deliveries() -> bool:
 @shared_task(name="webhooks.prune_events")
 def prune_events() -> int:
     deleted = events_prune()
-    logger.info("pruned %s events past retention", deleted)
+    if deleted:  # a sweep that found nothing says nothing
+        logger.info("pruned %s events past retention", deleted)
     return deleted
