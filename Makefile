@@ -34,7 +34,7 @@ run: $(VENV)/.installed
 	DEBUG="$${DEBUG:-true}" $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	DEBUG="$${DEBUG:-true}" PORT=$(PORT) $(BIN)/python manage.py seed_demo --verbosity 0
 	@# Each start counts from zero: the samples of processes gone are not added to the new ones'.
-	rm -rf "$${PROMETHEUS_MULTIPROC_DIR:-$${GETITDONE_VAR_DIR:-var}/metrics}"
+	rm -f "$${PROMETHEUS_MULTIPROC_DIR:-$${GETITDONE_VAR_DIR:-var}/metrics}"/*.db
 	@echo "Starting web on http://127.0.0.1:$(PORT), Celery workers (webhooks, commands) and beat (Ctrl-C stops all)."
 	@# The credentials and next steps come last, once web answers, so they stay on screen.
 	DEBUG="$${DEBUG:-true}" PORT=$(PORT) $(BIN)/python manage.py welcome &

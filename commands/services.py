@@ -322,7 +322,8 @@ def _count(finished: list[Command]) -> None:
         error = f": {command.error['code']}" if command.error else ""
         logger.info("command %s %s %s%s", command.pk, command.type, command.status, error,
                     extra={"command_id": command.command_id})  # fmt: skip
-        metrics.COMMANDS.labels(command.status).inc()
+        with metrics.counting():
+            metrics.COMMANDS.labels(command.status).inc()
 
 
 def _first_line(error: BaseException | None) -> str:
@@ -466,7 +467,8 @@ def _give_up_on(command: Command) -> None:
             _fail(command, command.lease_token, _too_many_attempts(command, "the worker running it stopped each time"))
     except _LeaseLost:
         return  # claimed again meanwhile: it rolls back
-    metrics.COMMANDS.labels(command.status).inc()
+    with metrics.counting():
+        metrics.COMMANDS.labels(command.status).inc()
     logger.warning("command %s %s failed: its worker stopped on each of %s attempts", command.pk, command.type,
                    command.attempts)  # fmt: skip
 

@@ -3,6 +3,7 @@
 import logging
 import logging.config
 import os
+import socket
 
 from celery import Celery
 from celery.signals import beat_init, setup_logging, worker_init, worker_ready
@@ -30,19 +31,24 @@ def _refuse_development_secrets(**kwargs: object) -> None:
 
 @worker_ready.connect
 def _mark_ready(sender: object = None, **kwargs: object) -> None:
-    """A file per worker (var/ready/<hostname>) touched when it is ready to take tasks: what
-    `manage.py welcome` waits for before it says everything is up."""
+    """A file per worker (var/ready/<hostname>), and beat's, touched when it is up: what
+    `manage.py welcome` waits for before it says everything is."""
+    _mark(str(getattr(sender, "hostname", "worker")))
+
+
+def _mark(name: str) -> None:
     from django.conf import settings
 
     ready = settings.VAR_DIR / "ready"
     ready.mkdir(exist_ok=True)
-    (ready / str(getattr(sender, "hostname", "worker"))).touch()
+    (ready / name).touch()
 
 
 @beat_init.connect
 def _say_beat_started(**kwargs: object) -> None:
     # Celery's own beat lines (one per task sent, every second or two) are quieted in settings.
     logging.getLogger("getitdone.beat").info("beat: started, %s periodic tasks", len(app.conf.beat_schedule))
+    _mark(f"beat@{socket.gethostname()}")
 
 
 @setup_logging.connect

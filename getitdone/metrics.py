@@ -9,8 +9,10 @@ the database are read at scrape time, with a bounded query (BACKLOG_CAP).
 
 import hmac
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -52,6 +54,24 @@ logger = logging.getLogger(__name__)
 BACKLOG_CAP = 100_000  # the backlog gauge counts this many due deliveries at most: a scrape stays cheap
 
 
+_failed_at = 0.0  # time.monotonic() of the last failure logged
+
+
+@contextmanager
+def counting() -> Iterator[None]:
+    """Around updating samples: a sample that cannot be written (its directory removed under a
+    running process, a full disk) is logged, at most once a minute, and never fails the work
+    being counted."""
+    global _failed_at
+    try:
+        yield
+    except Exception:
+        if time.monotonic() - _failed_at > 60:
+            _failed_at = time.monotonic()
+            logger.exception("metrics: samples not recorded (PROMETHEUS_MULTIPROC_DIR: %s)",
+                             os.environ.get("PROMETHEUS_MULTIPROC_DIR"))  # fmt: skip
+
+
 def route_of(request: HttpRequest) -> str:
     """The URL pattern that served the request (`api/issues/<str:client_issue_id>`): bounded, and
     free of ids and query strings. `unmatched` for a path no pattern serves."""
@@ -78,8 +98,9 @@ class AccessMiddleware:
         seconds = time.perf_counter() - started
         route, status = route_of(request), response.status_code
         method = request.method if request.method in _METHODS else "OTHER"  # the client names it: bounded here
-        HTTP_REQUESTS.labels(method, route, str(status)).inc()
-        HTTP_DURATION.labels(method, route).observe(seconds)
+        with counting():
+            HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            HTTP_DURATION.labels(method, route).observe(seconds)
         level = logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO
         if access_log.isEnabledFor(level):
             duration_ms = round(seconds * 1000, 1)

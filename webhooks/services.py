@@ -147,8 +147,9 @@ def publish_many(
 
 
 def _count_events(types: list[str]) -> None:
-    for type_ in types:
-        metrics.EVENTS.labels(type_).inc()
+    with metrics.counting():
+        for type_ in types:
+            metrics.EVENTS.labels(type_).inc()
 
 
 def events_prune(
@@ -311,7 +312,8 @@ def pause_deliveries(endpoint_id: int) -> int:
         .filter(unleased(now))
         .update(readiness=Readiness.PAUSED)
     )  # fmt: skip
-    logger.info("paused %s pending deliveries of disabled endpoint %s", paused, endpoint_id)
+    if paused:
+        logger.info("paused %s pending deliveries of disabled endpoint %s", paused, endpoint_id)
     return paused
 
 

@@ -38,9 +38,15 @@ def test_a_scrape_counts_the_web_and_the_worker_processes_work(workers, delivery
     assert api.post("/api/issues", {"client_issue_id": "M-1"}, format="json").status_code == 201
     sent = api.post("/api/commands", {"type": "AddNote", "client_issue_id": "M-1", "text": "n"}, format="json")
     assert sent.status_code == 202
-    # The worker counts after each commit: wait for its counts, not only for its rows.
-    wait_for(lambda: moved(before, scrape(client), "getitdone_webhook_deliveries_total", outcome="succeeded") == 2,
-             timeout=30, message="the issue.created and issue.note_added deliveries, counted")  # fmt: skip
+
+    # The worker counts after each commit: wait for all its counts, not only for its rows.
+    def counted() -> bool:
+        now = scrape(client)
+        return (moved(before, now, "getitdone_webhook_deliveries_total", outcome="succeeded") == 2
+                and moved(before, now, "getitdone_webhook_delivery_seconds_count") == 2
+                and moved(before, now, "getitdone_commands_total", status="succeeded") == 1)  # fmt: skip
+
+    wait_for(counted, timeout=30, message="the deliveries and the command, counted")
     assert Delivery.objects.filter(status=DeliveryStatus.SUCCEEDED).count() == 2
     after = scrape(client)
     route = {"method": "POST", "route": "/api/issues"}

@@ -84,12 +84,13 @@ def _count(sent: list[Sent], outcomes: list[str], recorded: set[int]) -> None:
     """The committed outcomes, in the metrics: each attempt's, and each success's latency from
     its event's commit."""
     committed = timezone.now()
-    for item, outcome in zip(sent, outcomes, strict=True):
-        if item.job.id not in recorded:
-            continue
-        metrics.DELIVERIES.labels(_METRIC_OUTCOMES[outcome]).inc()
-        if outcome == "succeeded":
-            metrics.DELIVERY_SECONDS.observe(max(0.0, (committed - item.job.event_created_at).total_seconds()))
+    with metrics.counting():
+        for item, outcome in zip(sent, outcomes, strict=True):
+            if item.job.id not in recorded:
+                continue
+            metrics.DELIVERIES.labels(_METRIC_OUTCOMES[outcome]).inc()
+            if outcome == "succeeded":
+                metrics.DELIVERY_SECONDS.observe(max(0.0, (committed - item.job.event_created_at).total_seconds()))
 
 
 def _next_state(job: Job, result: transport.PostResult, now: datetime) -> str:

@@ -13,8 +13,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--wait", type=float, default=120, help="seconds to wait for the web process (120)")
-        parser.add_argument("--workers", default="webhooks,commands",
-                            help="the workers (hostname prefixes) to wait for too (webhooks,commands)")  # fmt: skip
+        parser.add_argument(
+            "--workers", default="webhooks,commands,beat",
+            help="the workers (hostname prefixes) and beat to wait for (webhooks,commands,beat)",
+        )  # fmt: skip
 
     def handle(self, *args: str, wait: float, workers: str, **options: object) -> None:
         base = f"http://127.0.0.1:{settings.PORT}"

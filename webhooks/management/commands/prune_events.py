@@ -13,7 +13,7 @@ class Command(BaseCommand):
     help = (
         "Delete events older than the retention window (EVENTS_RETENTION_DAYS, 30) with their deliveries "
         "and attempts, in batches of a transaction each; never an event with a pending delivery. Beat runs "
-        "the same every day: this is for a first clean-up, or a shorter window."
+        "the same every hour: this is for a first clean-up, or a shorter window."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
