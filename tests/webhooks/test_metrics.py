@@ -112,3 +112,17 @@ def test_the_backlog_reads_only_the_rows_that_are_due(client, auth_client, integ
     before = rows_read()
     assert scrape(client)[("getitdone_webhook_backlog", ())] == 1
     assert rows_read() - before < 20
+
+
+def test_a_sample_that_cannot_be_written_fails_nothing(auth_client, delivery, monkeypatch, caplog):
+    """As when the metrics directory is removed under a running process, or the disk is full."""
+    from getitdone import metrics
+
+    def unwritable(*labels):
+        raise FileNotFoundError("var/metrics/counter_1234.db")
+
+    monkeypatch.setattr(metrics.HTTP_REQUESTS, "labels", unwritable)
+    monkeypatch.setattr(metrics.EVENTS, "labels", unwritable)
+    monkeypatch.setattr(metrics, "_failed_at", 0.0)
+    assert auth_client.post("/api/issues", {"client_issue_id": "F-1"}, format="json").status_code == 201
+    assert "samples not recorded" in caplog.text
