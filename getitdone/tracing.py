@@ -107,9 +107,10 @@ class TracingMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         with server_span(request.headers, request.method or "HTTP") as span:
             response = self.get_response(request)
-            span.update_name(f"{request.method} {metrics.route_of(request)}")
+            route = metrics.route_of(request)
+            span.update_name(f"{request.method} {route}")
             span.set_attribute("http.request.method", request.method or "")
-            span.set_attribute("http.route", metrics.route_of(request))
+            span.set_attribute("http.route", route)
             span.set_attribute("http.response.status_code", response.status_code)
             response["traceparent"] = format_traceparent(span.get_span_context())
         return response

@@ -16,7 +16,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from werkzeug import Response
 
 from tests.conftest import client_for
-from tests.webhooks.conftest import send_all_due
+from tests.webhooks.conftest import delivery_rows_read, send_all_due
 from webhooks.delivery import deliveries_drain, deliveries_sweep, delivery_attempt, retry_delay
 from webhooks.delivery.claim import claim
 from webhooks.delivery.sql import CLAIM_LOCK
@@ -343,18 +343,9 @@ def test_a_claim_reads_nothing_of_receivers_that_are_down_or_disabled(
         Delivery(event=event, integrator=integrator, url=up, status="succeeded") for _ in range(5000)
     )
 
-    def rows_read() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE webhooks_delivery")  # as autovacuum would have, for the planner
-            cursor.execute(
-                "SELECT seq_tup_read + COALESCE(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables"
-                " WHERE relname = 'webhooks_delivery'"
-            )
-            return cursor.fetchone()[0]
-
-    before = rows_read()
+    before = delivery_rows_read()
     claimed = claim(limit=32)
-    read = rows_read() - before
+    read = delivery_rows_read() - before
     assert [job.url for job in claimed] == [up]
     assert read < 20, f"the claim read {read} delivery rows"
 
@@ -439,17 +430,9 @@ def test_a_claim_leases_by_key_whatever_the_statistics_say(integrator, receiver)
         for n in range(3000)
     )
 
-    def rows_read() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT seq_tup_read + COALESCE(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables"
-                " WHERE relname = 'webhooks_delivery'"
-            )
-            return cursor.fetchone()[0]
-
-    before = rows_read()
+    before = delivery_rows_read(analyze=False)
     assert len(claim(limit=32)) == 32
-    read = rows_read() - before
+    read = delivery_rows_read(analyze=False) - before
     assert read < 300, f"the claim read {read} delivery rows"
 
 

@@ -7,6 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import client_for
 from tests.factories import IntegratorFactory
 from tests.processes import wait_for
+from tests.webhooks.conftest import delivery_rows_read
 from webhooks.models import Delivery, DeliveryStatus
 from webhooks.services import webhook_create
 
@@ -90,8 +91,6 @@ def test_routes_are_patterns_not_paths(client, auth_client, delivery):
 
 def test_the_backlog_reads_only_the_rows_that_are_due(client, auth_client, integrator, receiver, delivery):
     """A scrape costs the same with a year of sent deliveries behind it."""
-    from django.db import connection
-
     webhook_create(integrator=integrator, url=receiver.url())
     auth_client.post("/api/issues", {"client_issue_id": "B-1"}, format="json")
     event = Delivery.objects.get().event
@@ -100,18 +99,9 @@ def test_the_backlog_reads_only_the_rows_that_are_due(client, auth_client, integ
         for _ in range(5000)
     )
 
-    def rows_read() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE webhooks_delivery")
-            cursor.execute(
-                "SELECT seq_tup_read + COALESCE(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables"
-                " WHERE relname = 'webhooks_delivery'"
-            )
-            return cursor.fetchone()[0]
-
-    before = rows_read()
+    before = delivery_rows_read()
     assert scrape(client)[("getitdone_webhook_backlog", ())] == 1
-    assert rows_read() - before < 20
+    assert delivery_rows_read() - before < 20
 
 
 def test_a_sample_that_cannot_be_written_fails_nothing(auth_client, delivery, monkeypatch, caplog):
